@@ -1,0 +1,1 @@
+"""The HTTP layer: one router per client dialect, plus the native API."""

@@ -1,0 +1,27 @@
+"""The farm's HTTP application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api_stub.native import files, health, jobs, webhooks
+from api_stub.problems import install_problem_handlers
+from api_stub.request_id import RequestIdMiddleware
+from config.logging import setup_logging
+from config.settings import get_settings
+
+
+def create_app() -> FastAPI:
+    """Build the API: native routes, problem+json errors, request ids, OpenAPI at /docs."""
+    settings = get_settings()
+    setup_logging(settings)
+    app = FastAPI(
+        title="jobfarm",
+        version="0.1.0",
+        description="Submit long-running jobs, poll them, receive signed webhooks.",
+    )
+    install_problem_handlers(app)
+    for module in (jobs, files, webhooks, health):
+        app.include_router(module.router)
+    app.add_middleware(RequestIdMiddleware)
+    return app

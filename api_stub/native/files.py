@@ -1,0 +1,64 @@
+"""Native files API: upload (streamed to the blob store), read, download."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse
+
+from api_stub.deps import CallerDep, RequestIdDep, SessionDep, SettingsDep
+from api_stub.native.schemas import FilePublic
+from api_stub.problems import Problem
+from api_stub.uploads import receive_upload
+from config.settings import Settings
+from storage import audit
+from storage.blobs import LocalBlobStore
+from storage.files import FileNotFound, FileView, get_file
+from storage.urls import sign_url
+
+router = APIRouter(prefix="/v1/files", tags=["files"])
+
+
+def public(stored: FileView, settings: Settings) -> FilePublic:
+    url = sign_url(settings.base_url, settings.url_signing_secret, stored.blob_key,
+                   settings.signed_url_ttl_s)
+    return FilePublic(id=stored.id, name=stored.name, size=stored.size, sha256=stored.sha256,
+                      created_at=stored.created_at, expires_at=stored.expires_at, url=url)
+
+
+@router.post("", status_code=201, response_model=FilePublic)
+async def upload_file(
+    request: Request, caller: CallerDep, session: SessionDep, settings: SettingsDep,
+    request_id: RequestIdDep,
+    name: Annotated[str, Query(min_length=1, max_length=255)],
+    retention_days: Annotated[int | None, Query(ge=1, le=365)] = None,
+) -> FilePublic:
+    """Upload a file as the raw request body; it is kept `retention_days` (default: the farm's)."""
+    days = retention_days or settings.file_retention_days
+    stored = await receive_upload(request, session, settings, caller.tenant_id, name, days)
+    audit.record(session, "file.upload", caller.key_id, caller.tenant_id, stored.id, request_id,
+                 size=stored.size)
+    session.commit()
+    return public(stored, settings)
+
+
+@router.get("/{file_id}", response_model=FilePublic)
+def read_file(file_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep) -> FilePublic:
+    return public(_owned(session, caller.tenant_id, file_id), settings)
+
+
+@router.get("/{file_id}/content", response_class=FileResponse)
+def download_file(
+    file_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep
+) -> FileResponse:
+    stored = _owned(session, caller.tenant_id, file_id)
+    path = LocalBlobStore(settings.blob_dir).path(stored.blob_key)
+    return FileResponse(path, filename=stored.name, media_type="application/octet-stream")
+
+
+def _owned(session: SessionDep, tenant_id: str, file_id: str) -> FileView:
+    try:
+        return get_file(session, tenant_id, file_id)
+    except FileNotFound:
+        raise Problem(404, f"file {file_id} not found", "not-found") from None

@@ -1,0 +1,46 @@
+"""Liveness of the farm's dependencies, and signed blob downloads."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import FileResponse, JSONResponse
+from sqlalchemy import text
+
+from api_stub.deps import SessionDep, SettingsDep
+from api_stub.problems import Problem
+from storage.blobs import BadBlobKey, LocalBlobStore
+from storage.urls import DOWNLOAD_PATH, verify
+from workers.resources import redis_client
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+def healthz(session: SessionDep) -> JSONResponse:
+    """200 when the database and Redis both answer; 503 naming the one that doesn't."""
+    checks = {"database": "ok", "redis": "ok"}
+    try:
+        session.execute(text("SELECT 1"))
+    except Exception as exc:
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        redis_client().ping()
+    except Exception as exc:
+        checks["redis"] = f"error: {type(exc).__name__}"
+    healthy = all(v == "ok" for v in checks.values())
+    body = {"status": "ok" if healthy else "unavailable", **checks}
+    return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+@router.get(DOWNLOAD_PATH + "{key:path}", response_class=FileResponse, tags=["files"])
+def download_blob(key: str, expires: int, signature: str, settings: SettingsDep) -> FileResponse:
+    """A blob, for whoever holds an unexpired signed URL to it."""
+    if not verify(settings.url_signing_secret, key, expires, signature):
+        raise Problem(403, "the link is invalid or has expired", "bad-signature")
+    try:
+        path = LocalBlobStore(settings.blob_dir).path(key)
+    except BadBlobKey:
+        raise Problem(404, "no such blob", "not-found") from None
+    if not path.is_file():
+        raise Problem(404, "no such blob (expired or purged)", "not-found")
+    return FileResponse(path, filename=path.name, media_type="application/octet-stream")

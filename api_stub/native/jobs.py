@@ -1,0 +1,102 @@
+"""Native jobs API: submit, read, list and cancel jobs."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+
+from api_stub.deps import CallerDep, RequestIdDep, SessionDep, SettingsDep
+from api_stub.native.schemas import JobCreate, JobPage, JobPublic
+from api_stub.problems import Problem
+from api_stub.submission import Submission, submit
+from config.settings import Settings
+from storage import audit, jobs
+from storage.jobs import JobNotFound, JobView
+from storage.states import IllegalTransition, JobState
+from storage.urls import sign_url
+from workers.enqueue import BROKER_ERRORS, send_deliveries
+from workers.revoke import stop_running
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+log = logging.getLogger(__name__)
+
+
+def public(job: JobView, settings: Settings) -> JobPublic:
+    def output_url(key: str) -> str:
+        return sign_url(settings.base_url, settings.url_signing_secret, key,
+                        settings.signed_url_ttl_s)
+
+    return JobPublic.of(job, output_url)
+
+
+def not_found(job_id: str) -> Problem:
+    return Problem(404, f"job {job_id} not found", "not-found")
+
+
+@router.post("", status_code=202, response_model=JobPublic)
+def create_job(
+    body: JobCreate, caller: CallerDep, session: SessionDep, settings: SettingsDep,
+    request_id: RequestIdDep, response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> JobPublic:
+    """Queue a job. The same `Idempotency-Key` again returns the first job, not a new one."""
+    if body.input_file_id and body.input_url:
+        raise Problem(422, "give input_file_id or input_url, not both", "validation-error",
+                      errors=[{"field": "input_url", "message": "conflicts with input_file_id"}])
+    sub = Submission(
+        tenant_id=caller.tenant_id, kind=body.kind, params=body.params,
+        input_file_id=body.input_file_id,
+        input_url=str(body.input_url) if body.input_url else None,
+        callback_url=str(body.callback_url) if body.callback_url else None,
+        idempotency_key=idempotency_key,
+    )
+    job, created = submit(session, sub, settings, request_id, actor=caller.key_id)
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return public(job, settings)
+
+
+@router.get("", response_model=JobPage)
+def list_jobs(
+    caller: CallerDep, session: SessionDep, settings: SettingsDep,
+    state: JobState | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> JobPage:
+    """The caller's jobs, newest first."""
+    items, total = jobs.list_jobs(session, caller.tenant_id, state, limit, offset)
+    return JobPage(items=[public(j, settings) for j in items], total=total, limit=limit,
+                   offset=offset)
+
+
+@router.get("/{job_id}", response_model=JobPublic)
+def get_job(job_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep) -> JobPublic:
+    try:
+        return public(jobs.get_job(session, caller.tenant_id, job_id), settings)
+    except JobNotFound:
+        raise not_found(job_id) from None
+
+
+@router.post("/{job_id}/cancel", response_model=JobPublic)
+def cancel_job(
+    job_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep,
+    request_id: RequestIdDep,
+) -> JobPublic:
+    """Cancel a queued or running job; a running job's worker process is stopped."""
+    try:
+        done = jobs.cancel(session, caller.tenant_id, job_id)
+    except JobNotFound:
+        raise not_found(job_id) from None
+    except IllegalTransition as exc:
+        raise Problem(409, f"job {job_id} already ended ({exc.current})", "job-ended") from None
+    audit.record(session, "job.cancel", caller.key_id, caller.tenant_id, job_id, request_id)
+    session.commit()
+    try:
+        stop_running(done.job)
+    except BROKER_ERRORS:
+        # The run sees the cancel at its next progress report or heartbeat instead.
+        log.warning("could not broadcast the stop of job %s", job_id)
+    send_deliveries(done.delivery_ids)
+    return public(done.job, settings)

@@ -1,0 +1,88 @@
+"""Submitting a job: validate, store in one transaction, then enqueue. Shared by every dialect."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from api_stub.problems import Problem, field_error
+from config.settings import Settings
+from storage import audit, jobs
+from storage.files import FileNotFound, get_file
+from storage.jobs import Dispatch, IdempotencyConflict, JobView, NewJob
+from tasks.registry import JobKind, UnknownKind, get_kind
+from workers.enqueue import send_job
+
+
+@dataclass(frozen=True)
+class Submission:
+    tenant_id: str
+    kind: str
+    params: dict[str, Any]
+    input_file_id: str | None = None
+    input_url: str | None = None
+    callback_url: str | None = None
+    idempotency_key: str | None = None
+    batch_id: str | None = None
+
+
+def validated_kind(name: str, params: dict[str, Any]) -> tuple[JobKind, dict[str, Any]]:
+    """The job kind and its params in normal form; a 422 naming the field otherwise."""
+    try:
+        kind = get_kind(name)
+    except UnknownKind:
+        raise field_error(422, "kind", f"unknown job kind {name!r}") from None
+    try:
+        model = kind.params.model_validate(params)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(["params", *(str(p) for p in first["loc"])])
+        raise field_error(422, field, first["msg"]) from None
+    return kind, model.model_dump(mode="json", exclude_unset=True)
+
+
+def request_hash(sub: Submission) -> str:
+    canonical = json.dumps(sub.__dict__, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def submit(
+    session: Session, sub: Submission, settings: Settings, request_id: str | None, actor: str
+) -> tuple[JobView, bool]:
+    """Store and enqueue a job; returns it and whether it is new (False: an idempotent replay).
+
+    The job is committed before its message is sent, so a broker outage never
+    loses an accepted job: an unsent one is marked so and the reconciler sends it.
+    """
+    kind, params = validated_kind(sub.kind, sub.params)
+    if sub.input_file_id:
+        try:
+            get_file(session, sub.tenant_id, sub.input_file_id)
+        except FileNotFound:
+            raise field_error(422, "input_file_id", "no such file") from None
+    new = NewJob(
+        tenant_id=sub.tenant_id, kind=kind.name, queue=kind.queue, params=params,
+        max_attempts=settings.max_attempts, input_file_id=sub.input_file_id,
+        input_url=sub.input_url, callback_url=sub.callback_url, batch_id=sub.batch_id,
+        idempotency_key=sub.idempotency_key,
+        request_hash=request_hash(sub) if sub.idempotency_key else None,
+    )
+    try:
+        job, created = jobs.create_job(session, new)
+    except IdempotencyConflict:
+        raise Problem(409, "this Idempotency-Key was used with a different request",
+                      "idempotency-conflict") from None
+    if not created:
+        return job, False
+    audit.record(session, "job.create", actor, sub.tenant_id, job.id, request_id, kind=job.kind)
+    session.commit()
+    assert job.dispatch_id
+    if not send_job(Dispatch(job.id, job.dispatch_id, job.queue, job.kind)):
+        jobs.mark_unsent(session, job.id, job.dispatch_id)
+        session.commit()
+    return job, True

@@ -1,0 +1,1 @@
+"""The jobfarm command line."""

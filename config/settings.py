@@ -1,0 +1,159 @@
+"""The farm's one settings object, read from the environment and `.env`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, BaseModel, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "dev-secret-change-me", "admin"})
+DEV_SECRET = "dev-secret-change-me"
+
+
+class TimeLimit(BaseModel):
+    """Soft and hard wall-clock limits for one job kind, in seconds."""
+
+    soft_s: int = Field(gt=0)
+    hard_s: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _hard_after_soft(self) -> TimeLimit:
+        if self.hard_s <= self.soft_s:
+            raise ValueError("hard_s must be greater than soft_s")
+        return self
+
+
+DEFAULT_TIME_LIMITS: dict[str, TimeLimit] = {
+    "noop": TimeLimit(soft_s=600, hard_s=660),
+}
+FALLBACK_TIME_LIMIT = TimeLimit(soft_s=900, hard_s=960)
+
+
+class Settings(BaseSettings):
+    """Everything the farm reads from its environment.
+
+    Unprefixed names (`REDIS_URL`, `DATABASE_URL`, `PORT`) are the ones every
+    platform sets; the rest take the `JOBFARM_` prefix.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix="JOBFARM_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    profile: Literal["dev", "prod"] = "dev"
+    var_dir: Path = Path("var")
+
+    redis_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("REDIS_URL", "JOBFARM_REDIS_URL")
+    )
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "JOBFARM_DATABASE_URL")
+    )
+    embedded_redis_port: int = 6390
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "JOBFARM_PORT"))
+    public_base_url: str | None = None
+    flower_port: int = 5555
+    flower_user: str = "admin"
+    flower_password: str = "admin"
+
+    url_signing_secret: str = DEV_SECRET
+    signed_url_ttl_s: int = Field(default=3600, gt=0)
+    file_retention_days: int = Field(default=7, ge=1)
+    max_upload_bytes: int = Field(default=4 * 1024**3, gt=0)
+    max_input_download_bytes: int = Field(default=4 * 1024**3, gt=0)
+    input_download_timeout_s: float = Field(default=30.0, gt=0)
+    ssrf_guard: bool | None = None
+
+    kind_time_limits: dict[str, TimeLimit] = Field(default_factory=dict)
+    max_attempts: int = Field(default=5, ge=1)
+    retry_backoff_base_s: float = Field(default=2.0, gt=0)
+    retry_backoff_max_s: float = Field(default=600.0, gt=0)
+
+    progress_db_interval_s: float = Field(default=1.0, ge=0)
+    heartbeat_interval_s: float = Field(default=10.0, gt=0)
+    stale_running_after_s: float = Field(default=60.0, gt=0)
+    unsent_queued_after_s: float = Field(default=5.0, ge=0)
+    lost_queued_after_s: float = Field(default=900.0, gt=0)
+    reconcile_interval_s: float = Field(default=15.0, gt=0)
+    purge_interval_s: float = Field(default=3600.0, gt=0)
+    enqueue_retries: int = Field(default=1, ge=0)
+
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    # Seconds before each retry; Standard Webhooks' suggested schedule, about 15 h in all.
+    webhook_retry_schedule_s: list[float] = Field(
+        default_factory=lambda: [5, 300, 1800, 7200, 18000, 36000]
+    )
+    webhook_jitter: float = Field(default=0.2, ge=0, le=1)
+    webhook_countdown_max_s: float = Field(default=300.0, gt=0)
+
+    worker_concurrency_short: int = Field(default=4, ge=1)
+    worker_concurrency_long: int = Field(default=2, ge=1)
+    worker_max_memory_kib: int = Field(default=2 * 1024 * 1024, gt=0)
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_prod(self) -> Settings:
+        if self.profile != "prod":
+            return self
+        weak = [
+            name
+            for name, value in (
+                ("JOBFARM_URL_SIGNING_SECRET", self.url_signing_secret),
+                ("JOBFARM_FLOWER_PASSWORD", self.flower_password),
+            )
+            if value in PLACEHOLDER_SECRETS or len(value) < 16
+        ]
+        if weak:
+            raise ValueError(f"prod profile refuses placeholder secrets: {', '.join(weak)}")
+        return self
+
+    @property
+    def ssrf_guard_enabled(self) -> bool:
+        """The SSRF guard is on in prod unless explicitly turned off."""
+        return self.profile == "prod" if self.ssrf_guard is None else self.ssrf_guard
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.var_dir / "blobs"
+
+    @property
+    def sql_url(self) -> str:
+        """The SQLAlchemy URL: the given database, or SQLite under `var_dir`."""
+        if not self.database_url:
+            return f"sqlite:///{(self.var_dir / 'jobfarm.sqlite3').resolve()}"
+        url = self.database_url
+        for prefix in ("postgres://", "postgresql://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def broker_url(self) -> str:
+        """The Redis URL: the given one, or the embedded server's."""
+        return self.redis_url or f"redis://127.0.0.1:{self.embedded_redis_port}/0"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def time_limit(self, kind: str) -> TimeLimit:
+        """The limits for `kind`: configured, else the built-in default."""
+        return self.kind_time_limits.get(kind) or DEFAULT_TIME_LIMITS.get(
+            kind, FALLBACK_TIME_LIMIT
+        )
+
+    def longest_hard_limit_s(self) -> int:
+        limits = {**DEFAULT_TIME_LIMITS, **self.kind_time_limits}
+        return max([FALLBACK_TIME_LIMIT.hard_s, *(lim.hard_s for lim in limits.values())])
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings()

@@ -1,0 +1,56 @@
+"""The audit log: who did what to which object, and through which request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import AuditEvent
+
+
+@dataclass(frozen=True)
+class AuditView:
+    at: datetime
+    tenant_id: str | None
+    actor: str
+    action: str
+    object_id: str | None
+    request_id: str | None
+    detail: dict[str, Any]
+
+
+def record(
+    session: Session,
+    action: str,
+    actor: str,
+    tenant_id: str | None = None,
+    object_id: str | None = None,
+    request_id: str | None = None,
+    **detail: Any,
+) -> None:
+    """Add one event to the audit log, in the caller's transaction."""
+    session.add(
+        AuditEvent(
+            tenant_id=tenant_id,
+            actor=actor,
+            action=action,
+            object_id=object_id,
+            request_id=request_id,
+            detail=detail,
+        )
+    )
+
+
+def recent(session: Session, tenant_id: str | None = None, limit: int = 100) -> list[AuditView]:
+    """The newest events, optionally for one tenant."""
+    stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
+    if tenant_id is not None:
+        stmt = stmt.where(AuditEvent.tenant_id == tenant_id)
+    return [
+        AuditView(r.at, r.tenant_id, r.actor, r.action, r.object_id, r.request_id, r.detail)
+        for r in session.scalars(stmt)
+    ]

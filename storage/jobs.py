@@ -1,0 +1,451 @@
+"""The job state machine: the only code that changes a job's state.
+
+Every transition is one conditional UPDATE (compare-and-set on the current state
+and, for a running job, on the run's token), so two processes racing for the same
+job cannot both win, on SQLite or PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from storage import webhooks
+from storage.models import Job, new_id, utcnow
+from storage.states import FINAL_STATES, IllegalTransition, JobState, sources_of
+
+
+class JobNotFound(LookupError):
+    """No such job for this tenant."""
+
+
+class IdempotencyConflict(Exception):
+    """This Idempotency-Key was used before with a different request."""
+
+
+@dataclass(frozen=True)
+class JobView:
+    """A job as plain data, for the API and the workers."""
+
+    id: str
+    tenant_id: str
+    kind: str
+    queue: str
+    state: JobState
+    params: dict[str, Any]
+    input_file_id: str | None
+    input_url: str | None
+    callback_url: str | None
+    batch_id: str | None
+    dispatch_id: str | None
+    attempts: int
+    max_attempts: int
+    completion: float
+    stage: str | None
+    result: dict[str, Any] | None
+    outputs: list[dict[str, Any]]
+    error_code: str | None
+    error_message: str | None
+    worker: str | None
+    worker_pid: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Job) -> JobView:
+        return cls(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            kind=row.kind,
+            queue=row.queue,
+            state=JobState(row.state),
+            params=row.params or {},
+            input_file_id=row.input_file_id,
+            input_url=row.input_url,
+            callback_url=row.callback_url,
+            batch_id=row.batch_id,
+            dispatch_id=row.dispatch_id,
+            attempts=row.attempts,
+            max_attempts=row.max_attempts,
+            completion=row.completion,
+            stage=row.stage,
+            result=row.result,
+            outputs=list(row.outputs or []),
+            error_code=row.error_code,
+            error_message=row.error_message,
+            worker=row.worker,
+            worker_pid=row.worker_pid,
+            created_at=row.created_at,
+            started_at=row.started_at,
+            finished_at=row.finished_at,
+        )
+
+
+@dataclass(frozen=True)
+class NewJob:
+    tenant_id: str
+    kind: str
+    queue: str
+    params: dict[str, Any]
+    max_attempts: int
+    input_file_id: str | None = None
+    input_url: str | None = None
+    callback_url: str | None = None
+    batch_id: str | None = None
+    idempotency_key: str | None = None
+    request_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A run's hold on a job: the token that fences it, and which attempt it is."""
+
+    job: JobView
+    token: str
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """A message to send: run job `job_id` as task `dispatch_id` on `queue`."""
+
+    job_id: str
+    dispatch_id: str
+    queue: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A job that reached a final state, and the webhook deliveries to send."""
+
+    job: JobView
+    delivery_ids: list[str] = field(default_factory=list)
+
+
+def new_dispatch_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _transition(
+    session: Session, job_id: str, target: JobState, *conditions: ColumnElement[bool], **values: Any
+) -> bool:
+    """Move one job to `target` if it is in an allowed source state and `conditions` hold."""
+    sources = [state.value for state in sources_of(target)]
+    stmt = (
+        update(Job)
+        .where(Job.id == job_id, Job.state.in_(sources), *conditions)
+        .values(state=target.value, updated_at=utcnow(), **values)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
+
+
+def _load(session: Session, job_id: str) -> Job:
+    row = session.get(Job, job_id, populate_existing=True)
+    if row is None:
+        raise JobNotFound(job_id)
+    return row
+
+
+def create_job(session: Session, new: NewJob) -> tuple[JobView, bool]:
+    """Store a queued job; returns it and whether it is new (False: idempotent replay)."""
+    if new.idempotency_key:
+        existing = _by_idempotency_key(session, new.tenant_id, new.idempotency_key)
+        if existing is not None:
+            return _replay(existing, new), False
+    # Optimistically marked sent: the caller sends next, and calls `mark_unsent` if it can't.
+    row = Job(
+        id=new_id("job"),
+        state=JobState.QUEUED.value,
+        dispatch_id=new_dispatch_id(),
+        enqueued_at=utcnow(),
+        **new.__dict__,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        existing = _by_idempotency_key(session, new.tenant_id, new.idempotency_key or "")
+        if existing is None:
+            raise
+        return _replay(existing, new), False
+    return JobView.from_row(row), True
+
+
+def _by_idempotency_key(session: Session, tenant_id: str, key: str) -> Job | None:
+    stmt = select(Job).where(Job.tenant_id == tenant_id, Job.idempotency_key == key)
+    return session.scalars(stmt).first()
+
+
+def _replay(existing: Job, new: NewJob) -> JobView:
+    if existing.request_hash != new.request_hash:
+        raise IdempotencyConflict(new.idempotency_key)
+    return JobView.from_row(existing)
+
+
+def get_job(session: Session, tenant_id: str, job_id: str) -> JobView:
+    """The tenant's job, or `JobNotFound` (also for another tenant's job)."""
+    row = session.get(Job, job_id, populate_existing=True)
+    if row is None or row.tenant_id != tenant_id:
+        raise JobNotFound(job_id)
+    return JobView.from_row(row)
+
+
+def list_jobs(
+    session: Session, tenant_id: str, state: JobState | None, limit: int, offset: int
+) -> tuple[list[JobView], int]:
+    """One page of the tenant's jobs, newest first, and the total count."""
+    where = [Job.tenant_id == tenant_id]
+    if state is not None:
+        where.append(Job.state == state.value)
+    total = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
+    rows = session.scalars(
+        select(Job).where(*where).order_by(Job.created_at.desc(), Job.id).limit(limit).offset(offset)
+    )
+    return [JobView.from_row(row) for row in rows], total
+
+
+def mark_enqueued(session: Session, job_id: str, dispatch_id: str) -> None:
+    """Note that the message for `dispatch_id` reached the broker."""
+    _set_enqueued_at(session, job_id, dispatch_id, utcnow())
+
+
+def mark_unsent(session: Session, job_id: str, dispatch_id: str) -> None:
+    """Note that the message for `dispatch_id` did not reach the broker (the reconciler sends it)."""
+    _set_enqueued_at(session, job_id, dispatch_id, None)
+
+
+def _set_enqueued_at(session: Session, job_id: str, dispatch_id: str, at: datetime | None) -> None:
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.dispatch_id == dispatch_id, Job.state == JobState.QUEUED)
+        .values(enqueued_at=at, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+
+
+def claim(session: Session, job_id: str, dispatch_id: str, worker: str, pid: int) -> Claim | None:
+    """Take the job for a run, if `dispatch_id` is still its message; else None.
+
+    A job already running under the same message was left by a worker that died
+    (the broker redelivered it): the new run takes it over with a new token.
+    """
+    token = uuid.uuid4().hex
+    now = utcnow()
+    moved = _transition(
+        session,
+        job_id,
+        JobState.RUNNING,
+        Job.dispatch_id == dispatch_id,
+        attempts=Job.attempts + 1,
+        run_token=token,
+        worker=worker,
+        worker_pid=pid,
+        started_at=now,
+        heartbeat_at=now,
+    )
+    if not moved:
+        return None
+    job = JobView.from_row(_load(session, job_id))
+    return Claim(job=job, token=token, attempt=job.attempts)
+
+
+def heartbeat(session: Session, job_id: str, token: str) -> bool:
+    """Refresh a run's heartbeat; False if the run no longer holds the job."""
+    stmt = (
+        update(Job)
+        .where(Job.id == job_id, Job.run_token == token, Job.state == JobState.RUNNING)
+        .values(heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
+
+
+def record_progress(
+    session: Session, job_id: str, token: str, completion: float, stage: str
+) -> bool:
+    """Store a run's progress; False if the run no longer holds the job (e.g. canceled)."""
+    stmt = (
+        update(Job)
+        .where(Job.id == job_id, Job.run_token == token, Job.state == JobState.RUNNING)
+        .values(completion=completion, stage=stage[:80], heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
+
+
+def _finish(
+    session: Session, job_id: str, target: JobState, condition: ColumnElement[bool], **values: Any
+) -> Finished | None:
+    if not _transition(session, job_id, target, condition, finished_at=utcnow(), **values):
+        return None
+    job = JobView.from_row(_load(session, job_id))
+    return Finished(job=job, delivery_ids=webhooks.record_job_event(session, job))
+
+
+def mark_succeeded(
+    session: Session, job_id: str, token: str, result: dict[str, Any], outputs: list[dict[str, Any]]
+) -> Finished | None:
+    """running → succeeded, if this run still holds the job."""
+    return _finish(
+        session,
+        job_id,
+        JobState.SUCCEEDED,
+        Job.run_token == token,
+        result=result,
+        outputs=outputs,
+        completion=100.0,
+        stage="done",
+        error_code=None,
+        error_message=None,
+    )
+
+
+def mark_failed(
+    session: Session, job_id: str, token: str | None, code: str, message: str
+) -> Finished | None:
+    """running → failed (held by `token`), or queued → failed when `token` is None."""
+    condition = Job.run_token == token if token else Job.state == JobState.QUEUED
+    return _finish(
+        session, job_id, JobState.FAILED, condition, error_code=code, error_message=message[:2000]
+    )
+
+
+def cancel(session: Session, tenant_id: str, job_id: str) -> Finished:
+    """queued | running → canceled. `IllegalTransition` if the job already ended."""
+    get_job(session, tenant_id, job_id)
+    finished = _finish(
+        session,
+        job_id,
+        JobState.CANCELED,
+        Job.tenant_id == tenant_id,
+        error_code="canceled",
+        error_message="canceled at the client's request",
+    )
+    if finished is None:
+        raise IllegalTransition(get_job(session, tenant_id, job_id).state, JobState.CANCELED)
+    return finished
+
+
+def requeue_for_retry(
+    session: Session, job_id: str, token: str, code: str, message: str
+) -> Dispatch | None:
+    """running → queued for another attempt under a new message id."""
+    return _requeue(session, job_id, Job.run_token == token, code, message)
+
+
+def _requeue(
+    session: Session, job_id: str, condition: ColumnElement[bool], code: str, message: str
+) -> Dispatch | None:
+    dispatch_id = new_dispatch_id()
+    moved = _transition(
+        session,
+        job_id,
+        JobState.QUEUED,
+        condition,
+        dispatch_id=dispatch_id,
+        enqueued_at=None,
+        run_token=None,
+        error_code=code,
+        error_message=message[:2000],
+    )
+    if not moved:
+        return None
+    row = _load(session, job_id)
+    return Dispatch(job_id=job_id, dispatch_id=dispatch_id, queue=row.queue, kind=row.kind)
+
+
+def recover_stale_runs(session: Session, stale_before: datetime) -> tuple[list[Dispatch], list[str]]:
+    """Running jobs whose worker stopped beating: requeue them, or fail those out of attempts.
+
+    Returns the dispatches to send and the ids of deliveries created for failed jobs.
+    """
+    stale = session.scalars(
+        select(Job).where(Job.state == JobState.RUNNING, Job.heartbeat_at < stale_before)
+    ).all()
+    dispatches: list[Dispatch] = []
+    delivery_ids: list[str] = []
+    for row in stale:
+        still_stale = and_(Job.heartbeat_at < stale_before, Job.run_token == row.run_token)
+        if row.attempts >= row.max_attempts:
+            done = _finish(
+                session,
+                row.id,
+                JobState.FAILED,
+                still_stale,
+                error_code="worker_lost",
+                error_message=f"the worker running this job was lost {row.attempts} times",
+            )
+            delivery_ids += done.delivery_ids if done else []
+            continue
+        dispatch = _requeue(session, row.id, still_stale, "worker_lost", "the worker was lost")
+        if dispatch is not None:
+            dispatches.append(dispatch)
+    return dispatches, delivery_ids
+
+
+def find_undelivered(session: Session, unsent_before: datetime, lost_before: datetime) -> list[Dispatch]:
+    """Queued jobs whose message never reached the broker, or was lost there.
+
+    A job whose message is presumed lost gets a new message id, so that the old
+    message, should it surface after all, is dropped by the runner.
+    """
+    rows = session.scalars(
+        select(Job).where(
+            Job.state == JobState.QUEUED,
+            or_(
+                and_(Job.enqueued_at.is_(None), Job.updated_at < unsent_before),
+                Job.enqueued_at < lost_before,
+            ),
+        )
+    ).all()
+    dispatches = []
+    for row in rows:
+        if row.enqueued_at is None and row.dispatch_id:
+            dispatches.append(Dispatch(row.id, row.dispatch_id, row.queue, row.kind))
+            continue
+        dispatch_id = new_dispatch_id()
+        moved = session.execute(
+            update(Job)
+            .where(Job.id == row.id, Job.state == JobState.QUEUED, Job.dispatch_id == row.dispatch_id)
+            .values(dispatch_id=dispatch_id, enqueued_at=None, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+        if moved:
+            dispatches.append(Dispatch(row.id, dispatch_id, row.queue, row.kind))
+    return dispatches
+
+
+def is_final(state: JobState) -> bool:
+    return state in FINAL_STATES
+
+
+def stale_cutoff(seconds: float) -> datetime:
+    return utcnow() - timedelta(seconds=seconds)
+
+
+def take_expired_outputs(session: Session, ended_before: datetime, limit: int = 1000) -> list[str]:
+    """Mark the outputs of jobs that ended before `ended_before` purged; returns their ids."""
+    ids = list(
+        session.scalars(
+            select(Job.id)
+            .where(Job.finished_at < ended_before, Job.outputs_purged_at.is_(None))
+            .limit(limit)
+        )
+    )
+    if ids:
+        session.execute(
+            update(Job)
+            .where(Job.id.in_(ids))
+            .values(outputs=[], outputs_purged_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    return ids

@@ -1,0 +1,82 @@
+"""Tenants and their API keys. Keys are stored only as SHA-256 hashes."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import ApiKey, Tenant, new_id, utcnow
+
+KEY_PREFIX = "jf"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Shown once, at creation: the API key and the tenant's webhook signing secret."""
+
+    tenant_id: str
+    api_key: str
+    webhook_secret: str
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated caller: which tenant, through which key."""
+
+    tenant_id: str
+    key_id: str
+
+
+def hash_key(secret_part: str) -> str:
+    return hashlib.sha256(secret_part.encode()).hexdigest()
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def create_key(session: Session, tenant_name: str) -> Credentials:
+    """A new API key for the tenant, creating the tenant on first use."""
+    tenant = session.scalars(select(Tenant).where(Tenant.name == tenant_name)).first()
+    if tenant is None:
+        tenant = Tenant(id=new_id("ten"), name=tenant_name, webhook_secret=new_webhook_secret())
+        session.add(tenant)
+        session.flush()
+    prefix = secrets.token_hex(6)
+    secret_part = secrets.token_urlsafe(32)
+    session.add(
+        ApiKey(
+            id=new_id("key"), tenant_id=tenant.id, prefix=prefix, key_hash=hash_key(secret_part)
+        )
+    )
+    return Credentials(
+        tenant_id=tenant.id,
+        api_key=f"{KEY_PREFIX}_{prefix}_{secret_part}",
+        webhook_secret=tenant.webhook_secret,
+    )
+
+
+def authenticate(session: Session, presented: str) -> Caller | None:
+    """The caller behind an API key, or None for a malformed, unknown or revoked key."""
+    parts = presented.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        return None
+    _, prefix, secret_part = parts
+    row = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    if row is None or row.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(row.key_hash, hash_key(secret_part)):
+        return None
+    return Caller(tenant_id=row.tenant_id, key_id=row.id)
+
+
+def revoke_key(session: Session, key_id: str) -> None:
+    row = session.get(ApiKey, key_id)
+    if row is not None:
+        row.revoked_at = utcnow()

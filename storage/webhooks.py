@@ -1,0 +1,266 @@
+"""Webhook deliveries: an outbox written in the job's own transaction, and its attempts.
+
+A delivery is created in the same transaction that finishes its job, so a job
+never ends without its webhook on record. Senders take a delivery by bumping its
+attempt count from the value they expect (compare-and-set), which lets a due
+delivery be enqueued twice and still be sent once per attempt.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from storage.models import Tenant, WebhookAttempt, WebhookDelivery, new_id, utcnow
+
+if TYPE_CHECKING:
+    from storage.jobs import JobView
+
+
+class DeliveryNotFound(LookupError):
+    """No such webhook delivery for this tenant."""
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    id: str
+    job_id: str | None
+    batch_id: str | None
+    url: str
+    event_type: str
+    msg_id: str
+    status: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: WebhookDelivery) -> DeliveryView:
+        return cls(
+            id=row.id,
+            job_id=row.job_id,
+            batch_id=row.batch_id,
+            url=row.url,
+            event_type=row.event_type,
+            msg_id=row.msg_id,
+            status=row.status,
+            attempts=row.attempts,
+            next_attempt_at=row.next_attempt_at,
+            last_status_code=row.last_status_code,
+            last_error=row.last_error,
+            created_at=row.created_at,
+            delivered_at=row.delivered_at,
+        )
+
+
+@dataclass(frozen=True)
+class AttemptView:
+    number: int
+    started_at: datetime
+    duration_ms: int
+    status_code: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class OutgoingWebhook:
+    """What a sender needs for one attempt: where, what, and the key to sign it with."""
+
+    delivery_id: str
+    attempt: int
+    url: str
+    msg_id: str
+    payload: str
+    secret: str
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat(timespec="milliseconds") + "Z"
+
+
+def job_event_payload(job: JobView) -> dict[str, Any]:
+    """The body of a job's webhook: the event type and a summary of the job."""
+    return {
+        "type": f"job.{job.state.value}",
+        "timestamp": iso(utcnow()),
+        "data": {
+            "id": job.id,
+            "kind": job.kind,
+            "state": job.state.value,
+            "attempts": job.attempts,
+            "result": job.result,
+            "outputs": [{"name": o["name"], "size": o["size"]} for o in job.outputs],
+            "error": {"code": job.error_code, "message": job.error_message}
+            if job.error_code
+            else None,
+            "batch_id": job.batch_id,
+            "created_at": iso(job.created_at),
+            "finished_at": iso(job.finished_at),
+        },
+    }
+
+
+def record_job_event(session: Session, job: JobView) -> list[str]:
+    """Queue the webhook for a job that just ended; returns the delivery ids (none without a URL)."""
+    if not job.callback_url:
+        return []
+    payload = job_event_payload(job)
+    return [record(session, job.tenant_id, job.callback_url, payload, job_id=job.id)]
+
+
+def record(
+    session: Session,
+    tenant_id: str,
+    url: str,
+    payload: dict[str, Any],
+    job_id: str | None = None,
+    batch_id: str | None = None,
+) -> str:
+    """Store a pending delivery of `payload` to `url`; returns its id."""
+    row = WebhookDelivery(
+        id=new_id("whd"),
+        tenant_id=tenant_id,
+        job_id=job_id,
+        batch_id=batch_id,
+        url=url,
+        event_type=str(payload.get("type", "event")),
+        msg_id=f"msg_{uuid.uuid4().hex}",
+        payload=json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
+        next_attempt_at=utcnow(),
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def take_attempt(
+    session: Session, delivery_id: str, expected_attempts: int, lease_s: float
+) -> OutgoingWebhook | None:
+    """Claim attempt `expected_attempts + 1` of a pending delivery; None if someone else did.
+
+    The delivery's next attempt moves `lease_s` ahead, so a sender that dies
+    mid-attempt is retried by the sweeper after the lease runs out.
+    """
+    moved = session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.attempts == expected_attempts,
+        )
+        .values(
+            attempts=WebhookDelivery.attempts + 1,
+            next_attempt_at=utcnow() + timedelta(seconds=lease_s),
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    if not moved:
+        return None
+    row = session.get(WebhookDelivery, delivery_id, populate_existing=True)
+    assert row is not None
+    tenant = session.get(Tenant, row.tenant_id)
+    assert tenant is not None
+    return OutgoingWebhook(
+        delivery_id=row.id,
+        attempt=row.attempts,
+        url=row.url,
+        msg_id=row.msg_id,
+        payload=row.payload,
+        secret=tenant.webhook_secret,
+    )
+
+
+def record_attempt(
+    session: Session,
+    delivery_id: str,
+    number: int,
+    status_code: int | None,
+    error: str | None,
+    duration_ms: int,
+    retry_in_s: float | None,
+) -> str:
+    """Log one attempt and settle the delivery: delivered, retry later, or failed. Returns status."""
+    session.add(
+        WebhookAttempt(
+            delivery_id=delivery_id,
+            number=number,
+            status_code=status_code,
+            error=error,
+            duration_ms=duration_ms,
+        )
+    )
+    ok = status_code is not None and 200 <= status_code < 300
+    values: dict[str, Any] = {"last_status_code": status_code, "last_error": error}
+    if ok:
+        values |= {"status": "delivered", "delivered_at": utcnow(), "next_attempt_at": None}
+    elif retry_in_s is None:
+        values |= {"status": "failed", "next_attempt_at": None}
+    else:
+        values |= {"next_attempt_at": utcnow() + timedelta(seconds=retry_in_s)}
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id, WebhookDelivery.attempts == number)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return str(values.get("status", "pending"))
+
+
+def due(session: Session, now: datetime, limit: int = 500) -> list[tuple[str, int]]:
+    """Pending deliveries whose next attempt is due: (id, attempts so far)."""
+    rows = session.execute(
+        select(WebhookDelivery.id, WebhookDelivery.attempts)
+        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+        .order_by(WebhookDelivery.next_attempt_at)
+        .limit(limit)
+    )
+    return [(row.id, row.attempts) for row in rows]
+
+
+def list_for_job(session: Session, tenant_id: str, job_id: str) -> list[DeliveryView]:
+    rows = session.scalars(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.tenant_id == tenant_id, WebhookDelivery.job_id == job_id)
+        .order_by(WebhookDelivery.created_at)
+    )
+    return [DeliveryView.from_row(row) for row in rows]
+
+
+def attempts_of(session: Session, tenant_id: str, delivery_id: str) -> list[AttemptView]:
+    get(session, tenant_id, delivery_id)
+    rows = session.scalars(
+        select(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id == delivery_id)
+        .order_by(WebhookAttempt.number)
+    )
+    return [
+        AttemptView(r.number, r.started_at, r.duration_ms, r.status_code, r.error) for r in rows
+    ]
+
+
+def get(session: Session, tenant_id: str, delivery_id: str) -> DeliveryView:
+    row = session.get(WebhookDelivery, delivery_id, populate_existing=True)
+    if row is None or row.tenant_id != tenant_id:
+        raise DeliveryNotFound(delivery_id)
+    return DeliveryView.from_row(row)
+
+
+def redeliver(session: Session, tenant_id: str, delivery_id: str) -> DeliveryView:
+    """Send a delivery again, with the same webhook-id, whatever its status."""
+    get(session, tenant_id, delivery_id)
+    session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == delivery_id)
+        .values(status="pending", next_attempt_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return get(session, tenant_id, delivery_id)

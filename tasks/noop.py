@@ -1,0 +1,58 @@
+"""The diagnostic job kind: burns a requested amount of CPU, then returns its params."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tasks.errors import PermanentError, RetryableError
+from tasks.types import JobContext, JobOutcome
+
+CHUNK_ROUNDS = 2_000
+
+
+class NoopParams(BaseModel):
+    """Params of `noop`. Unknown fields are kept and echoed back."""
+
+    model_config = ConfigDict(extra="allow")
+
+    cpu_seconds: float = Field(default=0.0, ge=0, le=3600, description="CPU time to burn")
+    fail: Literal["permanent", "retryable"] | None = Field(
+        default=None, description="raise this kind of error instead of succeeding"
+    )
+    fail_attempts: int = Field(
+        default=1_000_000, ge=1, description="with fail, fail only the first N attempts"
+    )
+
+
+def burn_cpu(seconds: float, ctx: JobContext) -> int:
+    """Hash in a loop until `seconds` of process CPU time are spent; returns the rounds."""
+    start = time.process_time()
+    digest = b"jobfarm"
+    rounds = 0
+    while (spent := time.process_time() - start) < seconds:
+        for _ in range(CHUNK_ROUNDS):
+            digest = hashlib.sha256(digest).digest()
+        rounds += CHUNK_ROUNDS
+        ctx.progress(100.0 * spent / seconds, "working")
+    return rounds
+
+
+def run_noop(ctx: JobContext) -> JobOutcome:
+    """Burn `cpu_seconds`, then write the params to `result.json` and return them."""
+    params = ctx.params
+    assert isinstance(params, NoopParams)
+    ctx.progress(0.0, "starting")
+    rounds = burn_cpu(params.cpu_seconds, ctx)
+    if params.fail and ctx.attempt <= params.fail_attempts:
+        error = PermanentError if params.fail == "permanent" else RetryableError
+        raise error(f"noop asked to fail ({params.fail}) on attempt {ctx.attempt}")
+    echoed = params.model_dump(mode="json", exclude_unset=True)
+    out = ctx.workdir / "result.json"
+    out.write_text(json.dumps({"params": echoed, "hash_rounds": rounds}))
+    ctx.progress(100.0, "done")
+    return JobOutcome(result={"params": echoed, "hash_rounds": rounds}, outputs=(out,))

@@ -1,0 +1,41 @@
+"""Every job kind the farm runs: its function, queue and params schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from tasks.noop import NoopParams, run_noop
+from tasks.types import JobFunction
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """A job kind: what runs it, where it queues, what params it takes."""
+
+    name: str
+    run: JobFunction
+    queue: str
+    params: type[BaseModel]
+    takes_input: bool = False
+
+
+KINDS: dict[str, JobKind] = {
+    kind.name: kind
+    for kind in (
+        JobKind(name="noop", run=run_noop, queue="cad", params=NoopParams),
+    )
+}
+
+
+class UnknownKind(KeyError):
+    """No job kind has this name."""
+
+
+def get_kind(name: str) -> JobKind:
+    """The job kind called `name`, or `UnknownKind`."""
+    try:
+        return KINDS[name]
+    except KeyError:
+        raise UnknownKind(name) from None

@@ -1,0 +1,42 @@
+"""Plain data passed between the farm and a job kind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from pydantic import BaseModel
+
+
+class Progress(Protocol):
+    """Called by a job kind as it works; `completion` runs from 0 to 100."""
+
+    def __call__(self, completion: float, stage: str) -> None: ...
+
+
+def no_progress(completion: float, stage: str) -> None:
+    """A progress callback that drops every report."""
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job kind gets: its inputs, validated params and a place to write."""
+
+    params: BaseModel
+    workdir: Path
+    inputs: tuple[Path, ...] = ()
+    attempt: int = 1
+    progress: Progress = no_progress
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What a job kind returns: files it wrote under `workdir`, and metadata."""
+
+    result: dict[str, Any] = field(default_factory=dict)
+    outputs: tuple[Path, ...] = ()
+
+
+JobFunction = Callable[[JobContext], JobOutcome]

@@ -1,0 +1,1 @@
+"""The Celery side of the farm: app, runner, webhook delivery, upkeep."""

@@ -1,0 +1,73 @@
+"""Webhook delivery: one signed POST per attempt, every attempt logged, retries scheduled.
+
+A webhook never fails its job: delivery runs on its own queue after the job has
+ended, and its outcome lives only in the delivery log.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import requests
+
+from config.settings import Settings, get_settings
+from storage import webhooks
+from storage.db import session_scope
+from storage.webhooks import OutgoingWebhook
+from workers.app import app
+from workers.backoff import webhook_retry_delay
+from workers.enqueue import DELIVER_WEBHOOK, send_delivery
+from workers.http_guard import ForbiddenAddress, client_session
+from workers.signature import webhook_headers
+
+log = logging.getLogger(__name__)
+
+LEASE_MARGIN_S = 30.0
+
+
+@app.task(name=DELIVER_WEBHOOK)
+def deliver_webhook(delivery_id: str, attempts_so_far: int) -> str:
+    """Make the next attempt of a delivery, unless another sender already made it."""
+    settings = get_settings()
+    lease_s = settings.webhook_timeout_s + LEASE_MARGIN_S
+    with session_scope(settings.sql_url) as session:
+        outgoing = webhooks.take_attempt(session, delivery_id, attempts_so_far, lease_s)
+    if outgoing is None:
+        return "skipped"
+    status_code, error, duration_ms = post(outgoing, settings)
+    retry_in = webhook_retry_delay(
+        outgoing.attempt, settings.webhook_retry_schedule_s, settings.webhook_jitter
+    )
+    with session_scope(settings.sql_url) as session:
+        status = webhooks.record_attempt(
+            session, delivery_id, outgoing.attempt, status_code, error, duration_ms, retry_in
+        )
+    if status == "pending" and retry_in is not None and retry_in <= settings.webhook_countdown_max_s:
+        send_delivery(delivery_id, outgoing.attempt, countdown=retry_in)
+    log.info("delivery %s attempt %d: %s", delivery_id, outgoing.attempt, status_code or error)
+    return status
+
+
+def post(outgoing: OutgoingWebhook, settings: Settings) -> tuple[int | None, str | None, int]:
+    """POST one signed attempt; returns (status code, error, duration in ms)."""
+    headers = webhook_headers(outgoing.secret, outgoing.msg_id, int(time.time()), outgoing.payload)
+    headers["user-agent"] = "jobfarm-webhooks/1"
+    started = time.monotonic()
+    try:
+        with client_session(settings.ssrf_guard_enabled) as http:
+            response = http.post(
+                outgoing.url,
+                data=outgoing.payload.encode(),
+                headers=headers,
+                timeout=settings.webhook_timeout_s,
+                allow_redirects=False,
+            )
+        status_code, error = response.status_code, None
+        if not 200 <= status_code < 300:
+            error = f"HTTP {status_code}"
+    except ForbiddenAddress as exc:
+        status_code, error = None, f"refused: {exc}"
+    except requests.RequestException as exc:
+        status_code, error = None, f"{type(exc).__name__}: {str(exc)[:300]}"
+    return status_code, error, int((time.monotonic() - started) * 1000)

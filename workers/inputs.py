@@ -1,0 +1,90 @@
+"""Bringing a job's input into its work directory: from the blob store or a URL."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import requests
+
+from config.settings import Settings
+from storage.blobs import LocalBlobStore
+from storage.db import session_scope
+from storage.files import FileNotFound, get_file
+from storage.jobs import JobView
+from tasks.errors import InputFetchFailed, InputForbidden, InputTooLarge, InvalidInput
+from workers.http_guard import ForbiddenAddress, client_session
+
+CHUNK_BYTES = 1024 * 1024
+UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(name: str, fallback: str = "input") -> str:
+    """A file name with no path and no odd characters, keeping its extension."""
+    cleaned = UNSAFE_NAME.sub("_", Path(name).name).strip("._")
+    return cleaned[:120] or fallback
+
+
+def fetch_inputs(job: JobView, into: Path, settings: Settings, store: LocalBlobStore) -> tuple[Path, ...]:
+    """The job's input files, placed under `into`; empty when the job takes none."""
+    into.mkdir(parents=True, exist_ok=True)
+    if job.input_file_id:
+        return (copy_upload(job, into, settings, store),)
+    if job.input_url:
+        return (download(job.input_url, into, settings),)
+    return ()
+
+
+def copy_upload(job: JobView, into: Path, settings: Settings, store: LocalBlobStore) -> Path:
+    assert job.input_file_id
+    try:
+        with session_scope(settings.sql_url) as session:
+            stored = get_file(session, job.tenant_id, job.input_file_id)
+    except FileNotFound:
+        raise InvalidInput(f"input file {job.input_file_id} is gone (expired or deleted)") from None
+    target = into / safe_name(stored.name)
+    try:
+        target.hardlink_to(store.path(stored.blob_key))
+    except OSError:
+        shutil.copyfile(store.path(stored.blob_key), target)
+    return target
+
+
+def download(url: str, into: Path, settings: Settings) -> Path:
+    """Stream `url` to a file, bounded in size and time, through the SSRF guard when on."""
+    if urlsplit(url).scheme not in ("http", "https"):
+        raise InputForbidden("input_url must be http or https")
+    target = into / safe_name(unquote(urlsplit(url).path), fallback="download")
+    deadline = time.monotonic() + settings.input_download_timeout_s
+    limit = settings.max_input_download_bytes
+    timeout = (min(10.0, settings.input_download_timeout_s), settings.input_download_timeout_s)
+    try:
+        with client_session(settings.ssrf_guard_enabled) as http, http.get(
+            url, stream=True, timeout=timeout
+        ) as response:
+            if response.status_code >= 400:
+                raise_for_status(response.status_code, url)
+            written = 0
+            with target.open("wb") as out:
+                for chunk in response.iter_content(CHUNK_BYTES):
+                    written += len(chunk)
+                    if written > limit:
+                        raise InputTooLarge(f"input_url is larger than {limit} bytes")
+                    if time.monotonic() > deadline:
+                        raise InputFetchFailed("input_url download took too long")
+                    out.write(chunk)
+    except ForbiddenAddress as exc:
+        raise InputForbidden(f"input_url refused: {exc}") from None
+    except requests.RequestException as exc:
+        raise InputFetchFailed(f"input_url could not be fetched: {type(exc).__name__}") from None
+    return target
+
+
+def raise_for_status(status: int, url: str) -> None:
+    host = urlsplit(url).hostname
+    if status in (408, 425, 429) or status >= 500:
+        raise InputFetchFailed(f"input_url answered HTTP {status} ({host})")
+    raise InvalidInput(f"input_url answered HTTP {status} ({host})")

@@ -1,0 +1,66 @@
+"""Periodic upkeep, run by beat on the maintenance queue: reconciling and purging."""
+
+from __future__ import annotations
+
+import logging
+
+from config.settings import get_settings
+from storage import files, jobs, webhooks
+from storage.db import session_scope
+from storage.models import utcnow
+from workers.app import app
+from workers.enqueue import send_deliveries, send_delivery, send_jobs
+from workers.resources import blob_store
+
+log = logging.getLogger(__name__)
+
+
+@app.task(name="workers.maintenance.reconcile")
+def reconcile() -> dict[str, int]:
+    """Find work that Redis lost or never got, and send it again.
+
+    - running jobs whose worker stopped heartbeating: requeued (or failed, out of attempts);
+    - queued jobs whose message never reached the broker, or was lost there: re-sent;
+    - webhook deliveries that are due: sent.
+    """
+    settings = get_settings()
+    with session_scope(settings.sql_url) as session:
+        recovered, failed_deliveries = jobs.recover_stale_runs(
+            session, jobs.stale_cutoff(settings.stale_running_after_s)
+        )
+    with session_scope(settings.sql_url) as session:
+        undelivered = jobs.find_undelivered(
+            session,
+            unsent_before=jobs.stale_cutoff(settings.unsent_queued_after_s),
+            lost_before=jobs.stale_cutoff(settings.lost_queued_after_s),
+        )
+    sent = send_jobs([*recovered, *undelivered])
+    send_deliveries(failed_deliveries)
+    with session_scope(settings.sql_url) as session:
+        due = webhooks.due(session, utcnow())
+    for delivery_id, attempts in due:
+        send_delivery(delivery_id, attempts)
+    counts = {"recovered": len(recovered), "resent": len(undelivered), "sent": sent,
+              "webhooks_due": len(due)}
+    if any(counts.values()):
+        log.info("reconcile: %s", counts)
+    return counts
+
+
+@app.task(name="workers.maintenance.purge_expired")
+def purge_expired() -> dict[str, int]:
+    """Delete uploads past their retention, and outputs of jobs that ended before it."""
+    settings = get_settings()
+    store = blob_store()
+    now = utcnow()
+    with session_scope(settings.sql_url) as session:
+        expired_files = files.take_expired(session, now)
+    for stored in expired_files:
+        store.delete(stored.blob_key)
+    with session_scope(settings.sql_url) as session:
+        expired_jobs = jobs.take_expired_outputs(
+            session, jobs.stale_cutoff(settings.file_retention_days * 86400)
+        )
+    for job_id in expired_jobs:
+        store.delete_prefix(f"jobs/{job_id}")
+    return {"files": len(expired_files), "job_outputs": len(expired_jobs)}
