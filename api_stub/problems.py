@@ -33,8 +33,12 @@ class Problem(Exception):
     """An error the API answers with a problem+json body."""
 
     def __init__(
-        self, status: int, detail: str, slug: str | None = None,
-        errors: list[dict[str, str]] | None = None, headers: dict[str, str] | None = None,
+        self,
+        status: int,
+        detail: str,
+        slug: str | None = None,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.status, self.detail, self.errors, self.headers = status, detail, errors, headers
         self.slug = slug or TITLES.get(status, "error").lower().replace(" ", "-")
@@ -42,8 +46,12 @@ class Problem(Exception):
 
 
 def field_error(status: int, field: str, message: str) -> Problem:
-    return Problem(status, f"{field}: {message}", "validation-error",
-                   errors=[{"field": field, "message": message}])
+    return Problem(
+        status,
+        f"{field}: {message}",
+        "validation-error",
+        errors=[{"field": field, "message": message}],
+    )
 
 
 def problem_response(request: Request, problem: Problem) -> JSONResponse:
@@ -57,8 +65,9 @@ def problem_response(request: Request, problem: Problem) -> JSONResponse:
     }
     if problem.errors:
         body["errors"] = problem.errors
-    return JSONResponse(body, status_code=problem.status, media_type=PROBLEM_JSON,
-                        headers=problem.headers)
+    return JSONResponse(
+        body, status_code=problem.status, media_type=PROBLEM_JSON, headers=problem.headers
+    )
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -93,10 +102,15 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def _database_down(request: Request, exc: OperationalError) -> JSONResponse:
         log.warning("database unavailable: %s", exc.orig)
-        return problem_response(request, Problem(
-            503, "the database is unavailable; try again shortly", "unavailable",
-            headers={"Retry-After": "5"},
-        ))
+        return problem_response(
+            request,
+            Problem(
+                503,
+                "the database is unavailable; try again shortly",
+                "unavailable",
+                headers={"Retry-After": "5"},
+            ),
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -66,17 +66,24 @@ def submit(
         except FileNotFound:
             raise field_error(422, "input_file_id", "no such file") from None
     new = NewJob(
-        tenant_id=sub.tenant_id, kind=kind.name, queue=kind.queue, params=params,
-        max_attempts=settings.max_attempts, input_file_id=sub.input_file_id,
-        input_url=sub.input_url, callback_url=sub.callback_url, batch_id=sub.batch_id,
+        tenant_id=sub.tenant_id,
+        kind=kind.name,
+        queue=kind.queue,
+        params=params,
+        max_attempts=settings.max_attempts,
+        input_file_id=sub.input_file_id,
+        input_url=sub.input_url,
+        callback_url=sub.callback_url,
+        batch_id=sub.batch_id,
         idempotency_key=sub.idempotency_key,
         request_hash=request_hash(sub) if sub.idempotency_key else None,
     )
     try:
         job, created = jobs.create_job(session, new)
     except IdempotencyConflict:
-        raise Problem(409, "this Idempotency-Key was used with a different request",
-                      "idempotency-conflict") from None
+        raise Problem(
+            409, "this Idempotency-Key was used with a different request", "idempotency-conflict"
+        ) from None
     if not created:
         return job, False
     audit.record(session, "job.create", actor, sub.tenant_id, job.id, request_id, kind=job.kind)

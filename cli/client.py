@@ -51,7 +51,8 @@ def progress_line(job: dict[str, Any]) -> str:
     """`[#######.......]  45.0% running (working)`: one line, redrawn in place."""
     filled = int(BAR_WIDTH * job["completion"] / 100)
     stage = f" ({job['stage']})" if job.get("stage") else ""
-    return f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {job['completion']:5.1f}% {job['state']}{stage}"
+    bar = "#" * filled + "." * (BAR_WIDTH - filled)
+    return f"[{bar}] {job['completion']:5.1f}% {job['state']}{stage}"
 
 
 def wait_for(client: FarmClient, job_id: str, timeout_s: float) -> dict[str, Any]:

@@ -24,8 +24,15 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 def cmd_web(args: argparse.Namespace) -> int:
     settings = get_settings()
-    uvicorn.run("api_stub.app:create_app", factory=True, host=settings.host, port=settings.port,
-                workers=args.workers, log_level=settings.log_level.lower(), proxy_headers=False)
+    uvicorn.run(
+        "api_stub.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+    )
     return 0
 
 
@@ -58,8 +65,15 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
         creds = tenants.create_key(session, args.tenant)
         audit.record(session, "key.create", "cli", creds.tenant_id, None, None)
     if args.json:
-        print(json.dumps({"tenant_id": creds.tenant_id, "api_key": creds.api_key,
-                          "webhook_secret": creds.webhook_secret}))
+        print(
+            json.dumps(
+                {
+                    "tenant_id": creds.tenant_id,
+                    "api_key": creds.api_key,
+                    "webhook_secret": creds.webhook_secret,
+                }
+            )
+        )
     else:
         print(f"tenant:         {args.tenant} ({creds.tenant_id})")
         print(f"api key:        {creds.api_key}")
@@ -68,14 +82,32 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_purge(_: argparse.Namespace) -> int:
+    """Run the retention purge now (beat runs it every `purge_interval_s`)."""
+    from workers.maintenance import purge_expired
+
+    print(json.dumps(purge_expired()))
+    return 0
+
+
 def cmd_audit(args: argparse.Namespace) -> int:
     with session_scope(get_settings().sql_url) as session:
         events = audit.recent(session, args.tenant, args.limit)
     for event in reversed(events):
-        print(json.dumps({"at": event.at.isoformat() + "Z", "tenant_id": event.tenant_id,
-                          "actor": event.actor, "action": event.action,
-                          "object_id": event.object_id, "request_id": event.request_id,
-                          "detail": event.detail}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {
+                    "at": event.at.isoformat() + "Z",
+                    "tenant_id": event.tenant_id,
+                    "actor": event.actor,
+                    "action": event.action,
+                    "object_id": event.object_id,
+                    "request_id": event.request_id,
+                    "detail": event.detail,
+                },
+                ensure_ascii=False,
+            )
+        )
     return 0
 
 
@@ -122,9 +154,14 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument("--role", choices=sorted(roles.ROLE_QUEUES), required=True)
     worker.add_argument("--concurrency", type=int)
     worker.set_defaults(func=cmd_worker)
-    sub.add_parser("beat", help="run the periodic scheduler (one per farm)").set_defaults(func=cmd_beat)
+    sub.add_parser("beat", help="run the periodic scheduler (one per farm)").set_defaults(
+        func=cmd_beat
+    )
     sub.add_parser("flower", help="run the Flower dashboard").set_defaults(func=cmd_flower)
     sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    sub.add_parser("purge", help="delete expired files and outputs now").set_defaults(
+        func=cmd_purge
+    )
     keys = sub.add_parser("keys", help="manage API keys").add_subparsers(dest="keys", required=True)
     create = keys.add_parser("create", help="create an API key for a tenant")
     create.add_argument("--tenant", required=True)

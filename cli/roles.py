@@ -17,18 +17,25 @@ def celery_argv(*args: str) -> list[str]:
 
 def worker_argv(settings: Settings, role: str, concurrency: int | None = None) -> list[str]:
     """A worker for the short queues (webhooks, upkeep) or the long ones (the job kinds)."""
-    default = settings.worker_concurrency_short if role == "short" else settings.worker_concurrency_long
+    default = (
+        settings.worker_concurrency_short if role == "short" else settings.worker_concurrency_long
+    )
     statedb = settings.var_dir.resolve() / f"worker-{role}.state"
     return celery_argv(
         "worker",
-        "--queues", ",".join(ROLE_QUEUES[role]),
-        "--concurrency", str(concurrency or default),
-        "--hostname", f"{role}@%h",
+        "--queues",
+        ",".join(ROLE_QUEUES[role]),
+        "--concurrency",
+        str(concurrency or default),
+        "--hostname",
+        f"{role}@%h",
         "--task-events",
         "--without-gossip",
         "--without-mingle",
-        "--statedb", str(statedb),
-        "--loglevel", settings.log_level,
+        "--statedb",
+        str(statedb),
+        "--loglevel",
+        settings.log_level,
     )
 
 

@@ -37,14 +37,17 @@ def farm_env(settings: Settings, redis_url: str) -> dict[str, str]:
 
 def banner(settings: Settings, redis_url: str, embedded: bool) -> str:
     where = "embedded, " + str(settings.var_dir / "redis") if embedded else "external"
-    return "\n".join([
-        "jobfarm is starting:",
-        f"  API      {settings.base_url}  (OpenAPI: {settings.base_url}/docs)",
-        f"  Flower   http://{settings.host}:{settings.flower_port}  (user {settings.flower_user})",
-        f"  Redis    {redis_url}  ({where})",
-        f"  Database {settings.sql_url.split('@')[-1]}",
-        "Create an API key: jobfarm keys create --tenant NAME",
-    ])
+    return "\n".join(
+        [
+            "jobfarm is starting:",
+            f"  API      {settings.base_url}  (OpenAPI: {settings.base_url}/docs)",
+            f"  Flower   http://{settings.host}:{settings.flower_port}"
+            f"  (user {settings.flower_user})",
+            f"  Redis    {redis_url}  ({where})",
+            f"  Database {settings.sql_url.split('@')[-1]}",
+            "Create an API key: jobfarm keys create --tenant NAME",
+        ]
+    )
 
 
 def run_up(settings: Settings, procfile: str | None = None) -> int:
@@ -52,7 +55,9 @@ def run_up(settings: Settings, procfile: str | None = None) -> int:
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     redis_process = None
     if not settings.redis_url:
-        redis_process = start_embedded_redis(settings.embedded_redis_port, settings.var_dir / "redis")
+        redis_process = start_embedded_redis(
+            settings.embedded_redis_port, settings.var_dir / "redis"
+        )
     redis_url = settings.broker_url
     try:
         upgrade(settings.sql_url)
@@ -65,8 +70,18 @@ def run_up(settings: Settings, procfile: str | None = None) -> int:
 
 
 def run_procfile(procfile: Path, settings: Settings, env: dict[str, str]) -> int:
-    argv = [sys.executable, "-m", "honcho", "start", "-f", str(procfile), "-d", os.getcwd(),
-            "-p", str(settings.port)]
+    argv = [
+        sys.executable,
+        "-m",
+        "honcho",
+        "start",
+        "-f",
+        str(procfile),
+        "-d",
+        os.getcwd(),
+        "-p",
+        str(settings.port),
+    ]
     honcho = subprocess.Popen(argv, env=env)
 
     def forward(signum: int, _frame: object) -> None:

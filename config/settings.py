@@ -13,6 +13,14 @@ PLACEHOLDER_SECRETS = frozenset({"", "changeme", "dev-secret-change-me", "admin"
 DEV_SECRET = "dev-secret-change-me"
 
 
+def normalize_sql_url(url: str) -> str:
+    """The SQLAlchemy form of a database URL: PostgreSQL URLs get the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
 class TimeLimit(BaseModel):
     """Soft and hard wall-clock limits for one job kind, in seconds."""
 
@@ -86,7 +94,7 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = Field(default=10.0, gt=0)
     # Seconds before each retry; Standard Webhooks' suggested schedule, about 15 h in all.
     webhook_retry_schedule_s: list[float] = Field(
-        default_factory=lambda: [5, 300, 1800, 7200, 18000, 36000]
+        default_factory=lambda: [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0]
     )
     webhook_jitter: float = Field(default=0.2, ge=0, le=1)
     webhook_countdown_max_s: float = Field(default=300.0, gt=0)
@@ -127,11 +135,7 @@ class Settings(BaseSettings):
         """The SQLAlchemy URL: the given database, or SQLite under `var_dir`."""
         if not self.database_url:
             return f"sqlite:///{(self.var_dir / 'jobfarm.sqlite3').resolve()}"
-        url = self.database_url
-        for prefix in ("postgres://", "postgresql://"):
-            if url.startswith(prefix):
-                return "postgresql+psycopg://" + url[len(prefix) :]
-        return url
+        return normalize_sql_url(self.database_url)
 
     @property
     def broker_url(self) -> str:
@@ -144,9 +148,7 @@ class Settings(BaseSettings):
 
     def time_limit(self, kind: str) -> TimeLimit:
         """The limits for `kind`: configured, else the built-in default."""
-        return self.kind_time_limits.get(kind) or DEFAULT_TIME_LIMITS.get(
-            kind, FALLBACK_TIME_LIMIT
-        )
+        return self.kind_time_limits.get(kind) or DEFAULT_TIME_LIMITS.get(kind, FALLBACK_TIME_LIMIT)
 
     def longest_hard_limit_s(self) -> int:
         limits = {**DEFAULT_TIME_LIMITS, **self.kind_time_limits}

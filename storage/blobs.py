@@ -85,7 +85,10 @@ class BlobWriter:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         if not self._out.closed:
             self.abort()
@@ -103,7 +106,9 @@ class LocalBlobStore:
     def writer(self, key: str, max_bytes: int = UNLIMITED) -> BlobWriter:
         return BlobWriter(self.path(key), key, max_bytes)
 
-    def put_chunks(self, key: str, chunks: Iterable[bytes], max_bytes: int = UNLIMITED) -> StoredBlob:
+    def put_chunks(
+        self, key: str, chunks: Iterable[bytes], max_bytes: int = UNLIMITED
+    ) -> StoredBlob:
         with self.writer(key, max_bytes) as out:
             for chunk in chunks:
                 out.write(chunk)

@@ -36,9 +36,7 @@ def _create_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         # Let SQLAlchemy, not the driver, issue BEGIN (the driver's legacy mode defers it).
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(
-            engine, "connect", lambda conn, _rec: setattr(conn, "isolation_level", None)
-        )
+        event.listen(engine, "connect", lambda conn, _rec: setattr(conn, "isolation_level", None))
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)

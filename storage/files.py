@@ -30,8 +30,14 @@ class FileView:
     @classmethod
     def from_row(cls, row: StoredFile) -> FileView:
         return cls(
-            row.id, row.tenant_id, row.name, row.size, row.sha256, row.blob_key,
-            row.created_at, row.expires_at,
+            row.id,
+            row.tenant_id,
+            row.name,
+            row.size,
+            row.sha256,
+            row.blob_key,
+            row.created_at,
+            row.expires_at,
         )
 
 
@@ -44,14 +50,23 @@ def upload_key(tenant_id: str, file_id: str) -> str:
 
 
 def record_file(
-    session: Session, tenant_id: str, file_id: str, name: str, blob: StoredBlob,
+    session: Session,
+    tenant_id: str,
+    file_id: str,
+    name: str,
+    blob: StoredBlob,
     retention_days: int | None,
 ) -> FileView:
     """Record an uploaded blob; `retention_days=None` keeps it until deleted."""
     expires = None if retention_days is None else utcnow() + timedelta(days=retention_days)
     row = StoredFile(
-        id=file_id, tenant_id=tenant_id, name=name, size=blob.size, sha256=blob.sha256,
-        blob_key=blob.key, expires_at=expires,
+        id=file_id,
+        tenant_id=tenant_id,
+        name=name,
+        size=blob.size,
+        sha256=blob.sha256,
+        blob_key=blob.key,
+        expires_at=expires,
     )
     session.add(row)
     session.flush()

@@ -208,7 +208,11 @@ def list_jobs(
         where.append(Job.state == state.value)
     total = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
     rows = session.scalars(
-        select(Job).where(*where).order_by(Job.created_at.desc(), Job.id).limit(limit).offset(offset)
+        select(Job)
+        .where(*where)
+        .order_by(Job.created_at.desc(), Job.id)
+        .limit(limit)
+        .offset(offset)
     )
     return [JobView.from_row(row) for row in rows], total
 
@@ -219,7 +223,7 @@ def mark_enqueued(session: Session, job_id: str, dispatch_id: str) -> None:
 
 
 def mark_unsent(session: Session, job_id: str, dispatch_id: str) -> None:
-    """Note that the message for `dispatch_id` did not reach the broker (the reconciler sends it)."""
+    """Note that the message for `dispatch_id` missed the broker; the reconciler sends it."""
     _set_enqueued_at(session, job_id, dispatch_id, None)
 
 
@@ -363,7 +367,9 @@ def _requeue(
     return Dispatch(job_id=job_id, dispatch_id=dispatch_id, queue=row.queue, kind=row.kind)
 
 
-def recover_stale_runs(session: Session, stale_before: datetime) -> tuple[list[Dispatch], list[str]]:
+def recover_stale_runs(
+    session: Session, stale_before: datetime
+) -> tuple[list[Dispatch], list[str]]:
     """Running jobs whose worker stopped beating: requeue them, or fail those out of attempts.
 
     Returns the dispatches to send and the ids of deliveries created for failed jobs.
@@ -392,7 +398,9 @@ def recover_stale_runs(session: Session, stale_before: datetime) -> tuple[list[D
     return dispatches, delivery_ids
 
 
-def find_undelivered(session: Session, unsent_before: datetime, lost_before: datetime) -> list[Dispatch]:
+def find_undelivered(
+    session: Session, unsent_before: datetime, lost_before: datetime
+) -> list[Dispatch]:
     """Queued jobs whose message never reached the broker, or was lost there.
 
     A job whose message is presumed lost gets a new message id, so that the old
@@ -415,7 +423,9 @@ def find_undelivered(session: Session, unsent_before: datetime, lost_before: dat
         dispatch_id = new_dispatch_id()
         moved = session.execute(
             update(Job)
-            .where(Job.id == row.id, Job.state == JobState.QUEUED, Job.dispatch_id == row.dispatch_id)
+            .where(
+                Job.id == row.id, Job.state == JobState.QUEUED, Job.dispatch_id == row.dispatch_id
+            )
             .values(dispatch_id=dispatch_id, enqueued_at=None, updated_at=utcnow())
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]

@@ -51,9 +51,7 @@ def create_key(session: Session, tenant_name: str) -> Credentials:
     prefix = secrets.token_hex(6)
     secret_part = secrets.token_urlsafe(32)
     session.add(
-        ApiKey(
-            id=new_id("key"), tenant_id=tenant.id, prefix=prefix, key_hash=hash_key(secret_part)
-        )
+        ApiKey(id=new_id("key"), tenant_id=tenant.id, prefix=prefix, key_hash=hash_key(secret_part))
     )
     return Credentials(
         tenant_id=tenant.id,

@@ -110,7 +110,7 @@ def job_event_payload(job: JobView) -> dict[str, Any]:
 
 
 def record_job_event(session: Session, job: JobView) -> list[str]:
-    """Queue the webhook for a job that just ended; returns the delivery ids (none without a URL)."""
+    """Queue a finished job's webhook; returns the delivery ids (none without a URL)."""
     if not job.callback_url:
         return []
     payload = job_event_payload(job)
@@ -188,7 +188,7 @@ def record_attempt(
     duration_ms: int,
     retry_in_s: float | None,
 ) -> str:
-    """Log one attempt and settle the delivery: delivered, retry later, or failed. Returns status."""
+    """Log one attempt and settle the delivery: delivered, retry later or failed (returned)."""
     session.add(
         WebhookAttempt(
             delivery_id=delivery_id,

@@ -51,8 +51,12 @@ def run_noop(ctx: JobContext) -> JobOutcome:
     if params.fail and ctx.attempt <= params.fail_attempts:
         error = PermanentError if params.fail == "permanent" else RetryableError
         raise error(f"noop asked to fail ({params.fail}) on attempt {ctx.attempt}")
-    echoed = params.model_dump(mode="json", exclude_unset=True)
+    result = {
+        "params": params.model_dump(mode="json", exclude_unset=True),
+        "hash_rounds": rounds,
+        "inputs": [{"name": p.name, "size": p.stat().st_size} for p in ctx.inputs],
+    }
     out = ctx.workdir / "result.json"
-    out.write_text(json.dumps({"params": echoed, "hash_rounds": rounds}))
+    out.write_text(json.dumps(result))
     ctx.progress(100.0, "done")
-    return JobOutcome(result={"params": echoed, "hash_rounds": rounds}, outputs=(out,))
+    return JobOutcome(result=result, outputs=(out,))

@@ -23,9 +23,7 @@ class JobKind:
 
 KINDS: dict[str, JobKind] = {
     kind.name: kind
-    for kind in (
-        JobKind(name="noop", run=run_noop, queue="cad", params=NoopParams),
-    )
+    for kind in (JobKind(name="noop", run=run_noop, queue="cad", params=NoopParams),)
 }
 
 

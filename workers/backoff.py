@@ -16,7 +16,7 @@ def jittered(delay_s: float, jitter: float, rand: Random = random.random) -> flo
 def webhook_retry_delay(
     failed_attempts: int, schedule_s: Sequence[float], jitter: float, rand: Random = random.random
 ) -> float | None:
-    """Seconds before the next attempt after `failed_attempts` failures; None once the schedule is spent."""
+    """Seconds before the attempt after `failed_attempts` failures; None past the schedule."""
     if failed_attempts < 1 or failed_attempts > len(schedule_s):
         return None
     return jittered(schedule_s[failed_attempts - 1], jitter, rand)

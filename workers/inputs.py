@@ -28,7 +28,9 @@ def safe_name(name: str, fallback: str = "input") -> str:
     return cleaned[:120] or fallback
 
 
-def fetch_inputs(job: JobView, into: Path, settings: Settings, store: LocalBlobStore) -> tuple[Path, ...]:
+def fetch_inputs(
+    job: JobView, into: Path, settings: Settings, store: LocalBlobStore
+) -> tuple[Path, ...]:
     """The job's input files, placed under `into`; empty when the job takes none."""
     into.mkdir(parents=True, exist_ok=True)
     if job.input_file_id:
@@ -62,9 +64,10 @@ def download(url: str, into: Path, settings: Settings) -> Path:
     limit = settings.max_input_download_bytes
     timeout = (min(10.0, settings.input_download_timeout_s), settings.input_download_timeout_s)
     try:
-        with client_session(settings.ssrf_guard_enabled) as http, http.get(
-            url, stream=True, timeout=timeout
-        ) as response:
+        with (
+            client_session(settings.ssrf_guard_enabled) as http,
+            http.get(url, stream=True, timeout=timeout) as response,
+        ):
             if response.status_code >= 400:
                 raise_for_status(response.status_code, url)
             written = 0

@@ -40,8 +40,12 @@ def reconcile() -> dict[str, int]:
         due = webhooks.due(session, utcnow())
     for delivery_id, attempts in due:
         send_delivery(delivery_id, attempts)
-    counts = {"recovered": len(recovered), "resent": len(undelivered), "sent": sent,
-              "webhooks_due": len(due)}
+    counts = {
+        "recovered": len(recovered),
+        "resent": len(undelivered),
+        "sent": sent,
+        "webhooks_due": len(due),
+    }
     if any(counts.values()):
         log.info("reconcile: %s", counts)
     return counts

@@ -53,7 +53,10 @@ class Heartbeat:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
@@ -99,8 +102,12 @@ class ProgressReporter:
                 raise RunLost(self.job_id)
 
     def _publish(self, completion: float, stage: str) -> None:
-        message = {"job_id": self.job_id, "completion": completion, "stage": stage,
-                   "timestamp": iso(utcnow())}
+        message = {
+            "job_id": self.job_id,
+            "completion": completion,
+            "stage": stage,
+            "timestamp": iso(utcnow()),
+        }
         try:
             self.send_event("task-progress", completion=completion, stage=stage)
             if self.publisher is not None:

@@ -40,7 +40,9 @@ def run_job(self: Task, job_id: str) -> str:
     """Run job `job_id` if this message is still the one meant to run it."""
     settings = get_settings()
     with session_scope(settings.sql_url) as session:
-        held = jobs.claim(session, job_id, self.request.id, self.request.hostname or "", os.getpid())
+        held = jobs.claim(
+            session, job_id, self.request.id, self.request.hostname or "", os.getpid()
+        )
     if held is None:
         log.info("job %s: message %s is stale, nothing to do", job_id, self.request.id)
         return "skipped"
@@ -56,8 +58,13 @@ def execute(held: Claim, settings: Settings, run_dir: Path, send_event: Any) -> 
     job = held.job
     with Heartbeat(settings.sql_url, job.id, held.token, settings.heartbeat_interval_s) as beat:
         progress = ProgressReporter(
-            settings.sql_url, job.id, held.token, settings.progress_db_interval_s,
-            _publisher(), send_event, beat,
+            settings.sql_url,
+            job.id,
+            held.token,
+            settings.progress_db_interval_s,
+            _publisher(),
+            send_event,
+            beat,
         )
         try:
             outcome = run_kind(held, settings, run_dir, progress)
@@ -71,7 +78,9 @@ def execute(held: Claim, settings: Settings, run_dir: Path, send_event: Any) -> 
             return fail(held, settings, exc.code, exc.message)
         except SoftTimeLimitExceeded:
             limit = settings.time_limit(job.kind).soft_s
-            return fail(held, settings, "time_limit_exceeded", f"the job ran past its {limit} s limit")
+            return fail(
+                held, settings, "time_limit_exceeded", f"the job ran past its {limit} s limit"
+            )
         except MemoryError:
             return fail(held, settings, "out_of_memory", "the job needed more memory than allowed")
         except Exception as exc:
@@ -79,7 +88,9 @@ def execute(held: Claim, settings: Settings, run_dir: Path, send_event: Any) -> 
             return fail(held, settings, "internal_error", f"unexpected {type(exc).__name__}: {exc}")
 
 
-def run_kind(held: Claim, settings: Settings, run_dir: Path, progress: ProgressReporter) -> JobOutcome:
+def run_kind(
+    held: Claim, settings: Settings, run_dir: Path, progress: ProgressReporter
+) -> JobOutcome:
     job = held.job
     try:
         kind = get_kind(job.kind)
@@ -91,8 +102,9 @@ def run_kind(held: Claim, settings: Settings, run_dir: Path, progress: ProgressR
     inputs = fetch_inputs(job, run_dir / "in", settings, blob_store())
     workdir = run_dir / "out"
     workdir.mkdir(parents=True, exist_ok=True)
-    ctx = JobContext(params=params, workdir=workdir, inputs=inputs, attempt=held.attempt,
-                     progress=progress)
+    ctx = JobContext(
+        params=params, workdir=workdir, inputs=inputs, attempt=held.attempt, progress=progress
+    )
     return kind.run(ctx)
 
 
@@ -102,8 +114,9 @@ def store_and_succeed(held: Claim, settings: Settings, outcome: JobOutcome) -> s
     outputs = []
     for path in outcome.outputs:
         blob = store.put_file(f"{prefix}/{path.name}", path)
-        outputs.append({"name": path.name, "size": blob.size, "sha256": blob.sha256,
-                        "blob_key": blob.key})
+        outputs.append(
+            {"name": path.name, "size": blob.size, "sha256": blob.sha256, "blob_key": blob.key}
+        )
     with session_scope(settings.sql_url) as session:
         done = jobs.mark_succeeded(session, held.job.id, held.token, outcome.result, outputs)
     if done is None:
@@ -120,14 +133,23 @@ def fail(held: Claim, settings: Settings, code: str, message: str) -> str:
 
 def retry_or_fail(held: Claim, settings: Settings, exc: RetryableError) -> str:
     if held.attempt >= held.job.max_attempts:
-        return fail(held, settings, exc.code, f"{exc.message} (gave up after {held.attempt} attempts)")
+        return fail(
+            held, settings, exc.code, f"{exc.message} (gave up after {held.attempt} attempts)"
+        )
     with session_scope(settings.sql_url) as session:
         dispatch = jobs.requeue_for_retry(session, held.job.id, held.token, exc.code, exc.message)
     if dispatch is None:
         return "lost"
-    delay = job_retry_delay(held.attempt, settings.retry_backoff_base_s, settings.retry_backoff_max_s)
-    log.info("job %s: attempt %d failed (%s); retrying in %.1f s", held.job.id, held.attempt,
-             exc.message, delay)
+    delay = job_retry_delay(
+        held.attempt, settings.retry_backoff_base_s, settings.retry_backoff_max_s
+    )
+    log.info(
+        "job %s: attempt %d failed (%s); retrying in %.1f s",
+        held.job.id,
+        held.attempt,
+        exc.message,
+        delay,
+    )
     send_jobs([dispatch], countdown=delay)
     return "queued"
 

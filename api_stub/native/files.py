@@ -21,15 +21,26 @@ router = APIRouter(prefix="/v1/files", tags=["files"])
 
 
 def public(stored: FileView, settings: Settings) -> FilePublic:
-    url = sign_url(settings.base_url, settings.url_signing_secret, stored.blob_key,
-                   settings.signed_url_ttl_s)
-    return FilePublic(id=stored.id, name=stored.name, size=stored.size, sha256=stored.sha256,
-                      created_at=stored.created_at, expires_at=stored.expires_at, url=url)
+    url = sign_url(
+        settings.base_url, settings.url_signing_secret, stored.blob_key, settings.signed_url_ttl_s
+    )
+    return FilePublic(
+        id=stored.id,
+        name=stored.name,
+        size=stored.size,
+        sha256=stored.sha256,
+        created_at=stored.created_at,
+        expires_at=stored.expires_at,
+        url=url,
+    )
 
 
 @router.post("", status_code=201, response_model=FilePublic)
 async def upload_file(
-    request: Request, caller: CallerDep, session: SessionDep, settings: SettingsDep,
+    request: Request,
+    caller: CallerDep,
+    session: SessionDep,
+    settings: SettingsDep,
     request_id: RequestIdDep,
     name: Annotated[str, Query(min_length=1, max_length=255)],
     retention_days: Annotated[int | None, Query(ge=1, le=365)] = None,
@@ -37,14 +48,23 @@ async def upload_file(
     """Upload a file as the raw request body; it is kept `retention_days` (default: the farm's)."""
     days = retention_days or settings.file_retention_days
     stored = await receive_upload(request, session, settings, caller.tenant_id, name, days)
-    audit.record(session, "file.upload", caller.key_id, caller.tenant_id, stored.id, request_id,
-                 size=stored.size)
+    audit.record(
+        session,
+        "file.upload",
+        caller.key_id,
+        caller.tenant_id,
+        stored.id,
+        request_id,
+        size=stored.size,
+    )
     session.commit()
     return public(stored, settings)
 
 
 @router.get("/{file_id}", response_model=FilePublic)
-def read_file(file_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep) -> FilePublic:
+def read_file(
+    file_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep
+) -> FilePublic:
     return public(_owned(session, caller.tenant_id, file_id), settings)
 
 

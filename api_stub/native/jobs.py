@@ -25,8 +25,9 @@ log = logging.getLogger(__name__)
 
 def public(job: JobView, settings: Settings) -> JobPublic:
     def output_url(key: str) -> str:
-        return sign_url(settings.base_url, settings.url_signing_secret, key,
-                        settings.signed_url_ttl_s)
+        return sign_url(
+            settings.base_url, settings.url_signing_secret, key, settings.signed_url_ttl_s
+        )
 
     return JobPublic.of(job, output_url)
 
@@ -37,16 +38,26 @@ def not_found(job_id: str) -> Problem:
 
 @router.post("", status_code=202, response_model=JobPublic)
 def create_job(
-    body: JobCreate, caller: CallerDep, session: SessionDep, settings: SettingsDep,
-    request_id: RequestIdDep, response: Response,
+    body: JobCreate,
+    caller: CallerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    request_id: RequestIdDep,
+    response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> JobPublic:
     """Queue a job. The same `Idempotency-Key` again returns the first job, not a new one."""
     if body.input_file_id and body.input_url:
-        raise Problem(422, "give input_file_id or input_url, not both", "validation-error",
-                      errors=[{"field": "input_url", "message": "conflicts with input_file_id"}])
+        raise Problem(
+            422,
+            "give input_file_id or input_url, not both",
+            "validation-error",
+            errors=[{"field": "input_url", "message": "conflicts with input_file_id"}],
+        )
     sub = Submission(
-        tenant_id=caller.tenant_id, kind=body.kind, params=body.params,
+        tenant_id=caller.tenant_id,
+        kind=body.kind,
+        params=body.params,
         input_file_id=body.input_file_id,
         input_url=str(body.input_url) if body.input_url else None,
         callback_url=str(body.callback_url) if body.callback_url else None,
@@ -60,19 +71,24 @@ def create_job(
 
 @router.get("", response_model=JobPage)
 def list_jobs(
-    caller: CallerDep, session: SessionDep, settings: SettingsDep,
+    caller: CallerDep,
+    session: SessionDep,
+    settings: SettingsDep,
     state: JobState | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> JobPage:
     """The caller's jobs, newest first."""
     items, total = jobs.list_jobs(session, caller.tenant_id, state, limit, offset)
-    return JobPage(items=[public(j, settings) for j in items], total=total, limit=limit,
-                   offset=offset)
+    return JobPage(
+        items=[public(j, settings) for j in items], total=total, limit=limit, offset=offset
+    )
 
 
 @router.get("/{job_id}", response_model=JobPublic)
-def get_job(job_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep) -> JobPublic:
+def get_job(
+    job_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep
+) -> JobPublic:
     try:
         return public(jobs.get_job(session, caller.tenant_id, job_id), settings)
     except JobNotFound:
@@ -81,7 +97,10 @@ def get_job(job_id: str, caller: CallerDep, session: SessionDep, settings: Setti
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)
 def cancel_job(
-    job_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep,
+    job_id: str,
+    caller: CallerDep,
+    session: SessionDep,
+    settings: SettingsDep,
     request_id: RequestIdDep,
 ) -> JobPublic:
     """Cancel a queued or running job; a running job's worker process is stopped."""

@@ -60,20 +60,36 @@ class JobPublic(BaseModel):
     @classmethod
     def of(cls, job: JobView, output_url: Any) -> JobPublic:
         return cls(
-            id=job.id, kind=job.kind, state=job.state, params=job.params,
-            input_file_id=job.input_file_id, input_url=job.input_url,
-            callback_url=job.callback_url, batch_id=job.batch_id, task_id=job.dispatch_id,
-            attempts=job.attempts, completion=job.completion, stage=job.stage,
+            id=job.id,
+            kind=job.kind,
+            state=job.state,
+            params=job.params,
+            input_file_id=job.input_file_id,
+            input_url=job.input_url,
+            callback_url=job.callback_url,
+            batch_id=job.batch_id,
+            task_id=job.dispatch_id,
+            attempts=job.attempts,
+            completion=job.completion,
+            stage=job.stage,
             result=job.result,
             outputs=[
-                OutputPublic(name=o["name"], size=o["size"], sha256=o["sha256"],
-                             url=output_url(o["blob_key"]))
+                OutputPublic(
+                    name=o["name"],
+                    size=o["size"],
+                    sha256=o["sha256"],
+                    url=output_url(o["blob_key"]),
+                )
                 for o in job.outputs
             ],
             error=JobError(code=job.error_code, message=job.error_message)
-            if job.error_code and job.state != JobState.SUCCEEDED else None,
-            worker=job.worker, worker_pid=job.worker_pid, created_at=job.created_at,
-            started_at=job.started_at, finished_at=job.finished_at,
+            if job.error_code and job.state != JobState.SUCCEEDED
+            else None,
+            worker=job.worker,
+            worker_pid=job.worker_pid,
+            created_at=job.created_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
         )
 
 
@@ -122,9 +138,15 @@ class DeliveryPublic(BaseModel):
     @classmethod
     def of(cls, view: DeliveryView, attempts: list[AttemptView]) -> DeliveryPublic:
         return cls(
-            id=view.id, job_id=view.job_id, batch_id=view.batch_id, url=view.url,
-            event_type=view.event_type, webhook_id=view.msg_id, status=view.status,
+            id=view.id,
+            job_id=view.job_id,
+            batch_id=view.batch_id,
+            url=view.url,
+            event_type=view.event_type,
+            webhook_id=view.msg_id,
+            status=view.status,
             attempts=[AttemptPublic.of(a) for a in attempts],
-            next_attempt_at=view.next_attempt_at, created_at=view.created_at,
+            next_attempt_at=view.next_attempt_at,
+            created_at=view.created_at,
             delivered_at=view.delivered_at,
         )

@@ -18,8 +18,9 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 def list_deliveries(job_id: str, caller: CallerDep, session: SessionDep) -> list[DeliveryPublic]:
     """Every delivery for one of the caller's jobs, each with all its attempts."""
     views = webhooks.list_for_job(session, caller.tenant_id, job_id)
-    return [DeliveryPublic.of(v, webhooks.attempts_of(session, caller.tenant_id, v.id))
-            for v in views]
+    return [
+        DeliveryPublic.of(v, webhooks.attempts_of(session, caller.tenant_id, v.id)) for v in views
+    ]
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", status_code=202, response_model=DeliveryPublic)
@@ -31,8 +32,9 @@ def redeliver(
         view = webhooks.redeliver(session, caller.tenant_id, delivery_id)
     except DeliveryNotFound:
         raise Problem(404, f"delivery {delivery_id} not found", "not-found") from None
-    audit.record(session, "webhook.redeliver", caller.key_id, caller.tenant_id, delivery_id,
-                 request_id)
+    audit.record(
+        session, "webhook.redeliver", caller.key_id, caller.tenant_id, delivery_id, request_id
+    )
     session.commit()
     send_delivery(view.id, view.attempts)
     return DeliveryPublic.of(view, webhooks.attempts_of(session, caller.tenant_id, view.id))

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine
 from storage.models import Base
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url")
+url = config.get_main_option("sqlalchemy.url") or ""
 assert url, "set sqlalchemy.url (storage.migrate does)"
 
 

@@ -1,0 +1,57 @@
+"""Fixtures shared by the tiers: real services, or ones the suite starts itself."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from config.settings import normalize_sql_url
+from storage.db import get_engine
+from tests.farm import RedisServer
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis database for the suite: JOBFARM_TEST_REDIS_URL's (flushed before and after;
+    never database 0), or a redis-server of our own."""
+    given = os.environ.get("JOBFARM_TEST_REDIS_URL")
+    if given:
+        client = redis.Redis.from_url(given)
+        db = client.connection_pool.connection_kwargs.get("db", 0)
+        assert db != 0, "point JOBFARM_TEST_REDIS_URL at a database other than 0"
+        client.flushdb()
+        yield given
+        client.flushdb()
+        return
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str | None]:
+    """A fresh PostgreSQL database when JOBFARM_TEST_POSTGRES_URL names a server (dropped
+    afterwards); otherwise None, and each farm uses SQLite under its own directory."""
+    admin_url = os.environ.get("JOBFARM_TEST_POSTGRES_URL")
+    if not admin_url:
+        yield None
+        return
+    name = f"jobfarm_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(normalize_sql_url(admin_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = normalize_sql_url(
+        make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    )
+    yield url
+    get_engine(url).dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()

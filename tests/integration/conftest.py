@@ -1,0 +1,78 @@
+"""The integration farm: real Redis, real SQL, real API, worker and beat processes."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from storage.tenants import Credentials
+from tests.farm import Api, Farm
+
+# Short schedules so that retries, recovery and reconciling happen within a test.
+FAST_SETTINGS = {
+    "reconcile_interval_s": 1,
+    "heartbeat_interval_s": 1,
+    "stale_running_after_s": 8,
+    "unsent_queued_after_s": 1,
+    "progress_db_interval_s": 0.2,
+    "retry_backoff_base_s": 0.2,
+    "retry_backoff_max_s": 1,
+    "webhook_retry_schedule_s": json.dumps([0.3, 0.6, 1.2, 2.4]),
+    "webhook_jitter": 0.1,
+    "kind_time_limits": json.dumps({"noop": {"soft_s": 6, "hard_s": 12}}),
+}
+
+
+@pytest.fixture(scope="session")
+def farm(
+    tmp_path_factory: pytest.TempPathFactory, redis_url: str, database_url: str | None
+) -> Iterator[Farm]:
+    farm = Farm(tmp_path_factory.mktemp("farm"), redis_url, database_url, **FAST_SETTINGS)
+    farm.migrate()
+    try:
+        farm.start_web()
+        farm.start_worker("long", concurrency=2)
+        farm.start_worker("short", concurrency=2)
+        farm.start("beat", "beat")
+        yield farm
+    finally:
+        farm.stop_all()
+
+
+@dataclass
+class Tenant:
+    creds: Credentials
+    api: Api
+
+
+@pytest.fixture
+def make_tenant(farm: Farm) -> Iterator[object]:
+    """A factory of tenants, each with its own API key and client."""
+    made: list[Api] = []
+
+    def make(name: str | None = None) -> Tenant:
+        creds = farm.create_key(name or f"tenant-{uuid.uuid4().hex[:8]}")
+        api = farm.client(creds.api_key)
+        made.append(api)
+        return Tenant(creds, api)
+
+    yield make
+    for api in made:
+        api.close()
+
+
+@pytest.fixture
+def tenant(make_tenant) -> Tenant:  # type: ignore[no-untyped-def]
+    return make_tenant()  # type: ignore[no-any-return]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.integration)
