@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from api_stub.problems import Problem
 from config.settings import Settings, get_settings
 from storage import tenants
-from storage.db import get_sessionmaker
+from storage.db import get_sessionmaker, read_scope
 from storage.tenants import Caller
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -28,6 +28,15 @@ def get_session(settings: SettingsDep) -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 
+
+def get_read_session(settings: SettingsDep) -> Iterator[Session]:
+    """A read-only session per request: no locks held while the route works."""
+    with read_scope(settings.sql_url) as session:
+        yield session
+
+
+ReadSessionDep = Annotated[Session, Depends(get_read_session)]
+
 UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="jobfarm"'}
 
 
@@ -39,7 +48,7 @@ def bearer_token(authorization: str | None) -> str | None:
 
 
 def current_caller(
-    session: SessionDep, authorization: Annotated[str | None, Header()] = None
+    session: ReadSessionDep, authorization: Annotated[str | None, Header()] = None
 ) -> Caller:
     """The tenant behind `Authorization: Bearer <api key>`, or 401."""
     token = bearer_token(authorization)

@@ -27,8 +27,9 @@ def worker_argv(settings: Settings, role: str, concurrency: int | None = None) -
         ",".join(ROLE_QUEUES[role]),
         "--concurrency",
         str(concurrency or default),
+        # The pid keeps node names unique when one host runs several workers of a role.
         "--hostname",
-        f"{role}@%h",
+        f"{role}-{os.getpid()}@%h",
         "--task-events",
         "--without-gossip",
         "--without-mingle",

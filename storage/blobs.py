@@ -34,6 +34,7 @@ class StoredBlob:
 class BlobStore(Protocol):
     def writer(self, key: str, max_bytes: int = UNLIMITED) -> BlobWriter: ...
     def put_file(self, key: str, source: Path) -> StoredBlob: ...
+    def adopt(self, key: str, source: Path) -> StoredBlob: ...
     def open(self, key: str) -> BinaryIO: ...
     def delete(self, key: str) -> None: ...
 
@@ -117,6 +118,26 @@ class LocalBlobStore:
     def put_file(self, key: str, source: Path) -> StoredBlob:
         with source.open("rb") as src:
             return self.put_chunks(key, iter(lambda: src.read(CHUNK_BYTES), b""))
+
+    def adopt(self, key: str, source: Path) -> StoredBlob:
+        """Make the finished file `source` blob `key` by moving it, not copying it.
+
+        The file is flushed to disk before the rename, so the blob appears whole
+        or not at all; across filesystems this falls back to a copy.
+        """
+        target = self.path(key)
+        digest, size = hashlib.sha256(), 0
+        with source.open("rb") as src:
+            for chunk in iter(lambda: src.read(CHUNK_BYTES), b""):
+                digest.update(chunk)
+                size += len(chunk)
+            os.fsync(src.fileno())
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.replace(source, target)
+        except OSError:
+            return self.put_file(key, source)
+        return StoredBlob(key=key, size=size, sha256=digest.hexdigest())
 
     def open(self, key: str) -> BinaryIO:
         return self.path(key).open("rb")

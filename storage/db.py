@@ -1,4 +1,10 @@
-"""Engines and sessions: one engine per process and database URL."""
+"""Engines and sessions: one engine per process and database URL.
+
+On SQLite, a writing session takes the write lock at BEGIN (see
+`_sqlite_begin_immediate`), so writing sessions must be short: open one, do
+the work, commit; one left open across a wait blocks every writer of the farm.
+Reads go through `read_scope`, whose transactions take no lock at all (WAL).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +17,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
-_engines: dict[str, Engine] = {}
-_sessionmakers: dict[str, sessionmaker[Session]] = {}
+_engines: dict[tuple[str, bool], Engine] = {}
+_sessionmakers: dict[tuple[str, bool], sessionmaker[Session]] = {}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -31,28 +37,35 @@ def _sqlite_begin_immediate(connection: Any) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def _create_engine(url: str) -> Engine:
+def _sqlite_begin_deferred(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def _create_engine(url: str, readonly: bool) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         # Let SQLAlchemy, not the driver, issue BEGIN (the driver's legacy mode defers it).
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "connect", lambda conn, _rec: setattr(conn, "isolation_level", None))
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        begin = _sqlite_begin_deferred if readonly else _sqlite_begin_immediate
+        event.listen(engine, "begin", begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-def get_engine(url: str) -> Engine:
-    """The engine for `url`, created once per process."""
-    if url not in _engines:
-        _engines[url] = _create_engine(url)
-    return _engines[url]
+def get_engine(url: str, readonly: bool = False) -> Engine:
+    """The engine for `url`, created once per process; `readonly` ones only on SQLite."""
+    key = (url, readonly and url.startswith("sqlite"))
+    if key not in _engines:
+        _engines[key] = _create_engine(*key)
+    return _engines[key]
 
 
-def get_sessionmaker(url: str) -> sessionmaker[Session]:
-    if url not in _sessionmakers:
-        _sessionmakers[url] = sessionmaker(get_engine(url), expire_on_commit=False)
-    return _sessionmakers[url]
+def get_sessionmaker(url: str, readonly: bool = False) -> sessionmaker[Session]:
+    key = (url, readonly and url.startswith("sqlite"))
+    if key not in _sessionmakers:
+        _sessionmakers[key] = sessionmaker(get_engine(*key), expire_on_commit=False)
+    return _sessionmakers[key]
 
 
 @contextmanager
@@ -66,6 +79,17 @@ def session_scope(url: str) -> Iterator[Session]:
         session.rollback()
         raise
     finally:
+        session.close()
+
+
+@contextmanager
+def read_scope(url: str) -> Iterator[Session]:
+    """A session for reading only: it never writes, and on SQLite takes no lock."""
+    session = get_sessionmaker(url, readonly=True)()
+    try:
+        yield session
+    finally:
+        session.rollback()
         session.close()
 
 

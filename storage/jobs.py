@@ -443,14 +443,13 @@ def stale_cutoff(seconds: float) -> datetime:
 
 
 def take_expired_outputs(session: Session, ended_before: datetime, limit: int = 1000) -> list[str]:
-    """Mark the outputs of jobs that ended before `ended_before` purged; returns their ids."""
-    ids = list(
-        session.scalars(
-            select(Job.id)
-            .where(Job.finished_at < ended_before, Job.outputs_purged_at.is_(None))
-            .limit(limit)
-        )
-    )
+    """Mark the outputs of jobs that ended before `ended_before` purged; returns their blob keys."""
+    rows = session.execute(
+        select(Job.id, Job.outputs)
+        .where(Job.finished_at < ended_before, Job.outputs_purged_at.is_(None))
+        .limit(limit)
+    ).all()
+    ids = [row.id for row in rows]
     if ids:
         session.execute(
             update(Job)
@@ -458,4 +457,4 @@ def take_expired_outputs(session: Session, ended_before: datetime, limit: int = 
             .values(outputs=[], outputs_purged_at=utcnow())
             .execution_options(synchronize_session=False)
         )
-    return ids
+    return [output["blob_key"] for row in rows for output in row.outputs or []]

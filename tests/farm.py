@@ -14,6 +14,7 @@ from typing import Any
 
 import redis
 import requests
+from celery import Celery
 
 from config.settings import normalize_sql_url
 from storage import tenants
@@ -149,10 +150,10 @@ class Farm:
 
     def start_worker(self, role: str, concurrency: int = 2, name: str | None = None) -> str:
         name = name or f"worker-{role}"
-        self.start(name, "worker", "--role", role, "--concurrency", str(concurrency))
-        wait_until(
-            lambda: b" ready." in self.log_path(name).read_bytes(), 60, f"{name} to be ready"
-        )
+        process = self.start(name, "worker", "--role", role, "--concurrency", str(concurrency))
+        node = f"{role}-{process.pid}@{socket.gethostname()}"
+        control = Celery(broker=self.redis_url).control
+        wait_until(lambda: control.ping(destination=[node], timeout=0.5), 60, f"{node} to answer")
         return name
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:

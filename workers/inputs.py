@@ -32,7 +32,8 @@ def fetch_inputs(
     job: JobView, into: Path, settings: Settings, store: LocalBlobStore
 ) -> tuple[Path, ...]:
     """The job's input files, placed under `into`; empty when the job takes none."""
-    into.mkdir(parents=True, exist_ok=True)
+    if job.input_file_id or job.input_url:
+        into.mkdir(parents=True, exist_ok=True)
     if job.input_file_id:
         return (copy_upload(job, into, settings, store),)
     if job.input_url:

@@ -62,9 +62,9 @@ def purge_expired() -> dict[str, int]:
     for stored in expired_files:
         store.delete(stored.blob_key)
     with session_scope(settings.sql_url) as session:
-        expired_jobs = jobs.take_expired_outputs(
+        expired_keys = jobs.take_expired_outputs(
             session, jobs.stale_cutoff(settings.file_retention_days * 86400)
         )
-    for job_id in expired_jobs:
-        store.delete_prefix(f"jobs/{job_id}")
-    return {"files": len(expired_files), "job_outputs": len(expired_jobs)}
+    for prefix in {key.rpartition("/")[0] for key in expired_keys}:
+        store.delete_prefix(prefix)
+    return {"files": len(expired_files), "job_outputs": len(expired_keys)}

@@ -84,7 +84,8 @@ class ProgressReporter:
         self.sql_url, self.job_id, self.token = sql_url, job_id, token
         self.db_interval_s = db_interval_s
         self.publisher, self.send_event, self.heartbeat = publisher, send_event, heartbeat
-        self._last_db = self._last_publish = 0.0
+        # The claim has just written the job's row; the first report need not.
+        self._last_db, self._last_publish = time.monotonic(), 0.0
 
     def __call__(self, completion: float, stage: str) -> None:
         if self.heartbeat.lost.is_set():

@@ -46,7 +46,8 @@ def run_job(self: Task, job_id: str) -> str:
     if held is None:
         log.info("job %s: message %s is stale, nothing to do", job_id, self.request.id)
         return "skipped"
-    run_dir = settings.var_dir / "work" / job_id / held.token
+    run_dir = settings.var_dir / "work" / f"{job_id}.{held.token}"
+    make_dir(run_dir)
     try:
         return execute(held, settings, run_dir, self.send_event)
     finally:
@@ -100,20 +101,18 @@ def run_kind(
     except ValidationError as exc:
         raise JobError(f"invalid params: {exc.errors()[0]['msg']}") from None
     inputs = fetch_inputs(job, run_dir / "in", settings, blob_store())
-    workdir = run_dir / "out"
-    workdir.mkdir(parents=True, exist_ok=True)
     ctx = JobContext(
-        params=params, workdir=workdir, inputs=inputs, attempt=held.attempt, progress=progress
+        params=params, workdir=run_dir, inputs=inputs, attempt=held.attempt, progress=progress
     )
     return kind.run(ctx)
 
 
 def store_and_succeed(held: Claim, settings: Settings, outcome: JobOutcome) -> str:
     store = blob_store()
-    prefix = f"jobs/{held.job.id}/{held.token}"
+    prefix = output_prefix(held.token)
     outputs = []
     for path in outcome.outputs:
-        blob = store.put_file(f"{prefix}/{path.name}", path)
+        blob = store.adopt(f"{prefix}/{path.name}", path)
         outputs.append(
             {"name": path.name, "size": blob.size, "sha256": blob.sha256, "blob_key": blob.key}
         )
@@ -123,6 +122,19 @@ def store_and_succeed(held: Claim, settings: Settings, outcome: JobOutcome) -> s
         store.delete_prefix(prefix)
         return "lost"
     return settled(done)
+
+
+def output_prefix(token: str) -> str:
+    """Where a run's outputs go: under its own token, so runs never overwrite each other."""
+    return f"jobs/{token}"
+
+
+def make_dir(path: Path) -> None:
+    # One mkdir in the common case; this filesystem charges for every attempt.
+    try:
+        path.mkdir()
+    except FileNotFoundError:
+        path.mkdir(parents=True)
 
 
 def fail(held: Claim, settings: Settings, code: str, message: str) -> str:

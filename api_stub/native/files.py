@@ -6,8 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 
-from api_stub.deps import CallerDep, RequestIdDep, SessionDep, SettingsDep
+from api_stub.deps import CallerDep, ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
 from api_stub.native.schemas import FilePublic
 from api_stub.problems import Problem
 from api_stub.uploads import receive_upload
@@ -63,21 +64,21 @@ async def upload_file(
 
 @router.get("/{file_id}", response_model=FilePublic)
 def read_file(
-    file_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep
+    file_id: str, caller: CallerDep, session: ReadSessionDep, settings: SettingsDep
 ) -> FilePublic:
     return public(_owned(session, caller.tenant_id, file_id), settings)
 
 
 @router.get("/{file_id}/content", response_class=FileResponse)
 def download_file(
-    file_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep
+    file_id: str, caller: CallerDep, session: ReadSessionDep, settings: SettingsDep
 ) -> FileResponse:
     stored = _owned(session, caller.tenant_id, file_id)
     path = LocalBlobStore(settings.blob_dir).path(stored.blob_key)
     return FileResponse(path, filename=stored.name, media_type="application/octet-stream")
 
 
-def _owned(session: SessionDep, tenant_id: str, file_id: str) -> FileView:
+def _owned(session: Session, tenant_id: str, file_id: str) -> FileView:
     try:
         return get_file(session, tenant_id, file_id)
     except FileNotFound:

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import text
 
-from api_stub.deps import SessionDep, SettingsDep
+from api_stub.deps import ReadSessionDep, SettingsDep
 from api_stub.problems import Problem
 from storage.blobs import BadBlobKey, LocalBlobStore
 from storage.urls import DOWNLOAD_PATH, verify
@@ -16,7 +16,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz(session: SessionDep) -> JSONResponse:
+def healthz(session: ReadSessionDep) -> JSONResponse:
     """200 when the database and Redis both answer; 503 naming the one that doesn't."""
     checks = {"database": "ok", "redis": "ok"}
     try:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from api_stub.deps import CallerDep, RequestIdDep, SessionDep, SettingsDep
+from api_stub.deps import CallerDep, ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
 from api_stub.native.schemas import JobCreate, JobPage, JobPublic
 from api_stub.problems import Problem
 from api_stub.submission import Submission, submit
@@ -72,7 +72,7 @@ def create_job(
 @router.get("", response_model=JobPage)
 def list_jobs(
     caller: CallerDep,
-    session: SessionDep,
+    session: ReadSessionDep,
     settings: SettingsDep,
     state: JobState | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -87,7 +87,7 @@ def list_jobs(
 
 @router.get("/{job_id}", response_model=JobPublic)
 def get_job(
-    job_id: str, caller: CallerDep, session: SessionDep, settings: SettingsDep
+    job_id: str, caller: CallerDep, session: ReadSessionDep, settings: SettingsDep
 ) -> JobPublic:
     try:
         return public(jobs.get_job(session, caller.tenant_id, job_id), settings)

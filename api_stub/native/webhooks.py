@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api_stub.deps import CallerDep, RequestIdDep, SessionDep
+from api_stub.deps import CallerDep, ReadSessionDep, RequestIdDep, SessionDep
 from api_stub.native.schemas import DeliveryPublic
 from api_stub.problems import Problem
 from storage import audit, webhooks
@@ -15,7 +15,9 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 
 @router.get("/deliveries", response_model=list[DeliveryPublic])
-def list_deliveries(job_id: str, caller: CallerDep, session: SessionDep) -> list[DeliveryPublic]:
+def list_deliveries(
+    job_id: str, caller: CallerDep, session: ReadSessionDep
+) -> list[DeliveryPublic]:
     """Every delivery for one of the caller's jobs, each with all its attempts."""
     views = webhooks.list_for_job(session, caller.tenant_id, job_id)
     return [

@@ -82,7 +82,7 @@ def test_flower_lists_the_workers_and_the_jobs_task(running_farm: RunningFarm) -
         lambda: flower_task(running_farm, job["task_id"]), 60, "Flower to know the job's task"
     )
 
-    assert {name.split("@")[0] for name in workers} >= {"short", "long"}
+    assert {name.split("-")[0] for name in workers} >= {"short", "long"}
     assert task["name"] == "workers.runner.run_job"
     assert json.loads(task["args"].replace("'", '"')) == [job["id"]]
 

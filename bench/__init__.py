@@ -1,0 +1,1 @@
+"""Benchmarks: the farm against named baselines, measured in the same run."""

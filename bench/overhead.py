@@ -1,0 +1,192 @@
+"""The farm's overhead: N `noop` jobs through the whole farm against bare Celery.
+
+Farm: HTTP submit → SQL → Redis → worker (claim, run, store output, mark
+succeeded in SQL). Baseline: `send_task` → Redis → a worker running a no-op
+task, once with Celery's task events off (its default) and once on (as the farm
+runs them, so that Flower can follow every task). Same Redis server, same worker
+concurrency, one run.
+
+    python bench/overhead.py --jobs 1000 --concurrency 2 [--database-url postgresql://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+import requests
+from sqlalchemy import select
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from storage.db import session_scope  # noqa: E402
+from storage.models import Job  # noqa: E402
+from tests.farm import Farm, RedisServer, wait_until  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Figures:
+    name: str
+    jobs: int
+    seconds: float
+    latencies_s: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.jobs / self.seconds
+
+    def line(self) -> str:
+        lat = sorted(self.latencies_s)
+        p50 = statistics.median(lat) * 1000
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+        return (
+            f"{self.name:11} {self.jobs} jobs in {self.seconds:6.2f} s = {self.rate:6.1f} jobs/s;"
+            f" submit→done p50 {p50:7.1f} ms, p99 {p99:7.1f} ms"
+        )
+
+
+def farm_run(farm: Farm, api_key: str, jobs: int, clients: int) -> Figures:
+    local = threading.local()
+
+    def submit(_: int) -> str:
+        if not hasattr(local, "http"):
+            local.http = requests.Session()
+            local.http.headers["Authorization"] = f"Bearer {api_key}"
+        response = local.http.post(farm.base_url + "/v1/jobs", json={"kind": "noop"}, timeout=60)
+        assert response.status_code == 202, response.text
+        return str(response.json()["id"])
+
+    with ThreadPoolExecutor(clients) as pool:
+        ids = set(pool.map(submit, range(jobs)))
+    wait_until(lambda: all_done(farm.database_url, ids), 600, "the farm's jobs", every_s=0.2)
+    with session_scope(farm.database_url) as db:
+        rows = db.execute(select(Job.created_at, Job.finished_at).where(Job.id.in_(ids))).all()
+    start = min(r.created_at for r in rows)
+    end = max(r.finished_at for r in rows)
+    latencies = [(r.finished_at - r.created_at).total_seconds() for r in rows]
+    return Figures("farm", jobs, (end - start).total_seconds(), latencies)
+
+
+def all_done(database_url: str, ids: set[str]) -> bool:
+    # A session per poll: a long-lived one would hold SQLite's lock (see storage.db).
+    with session_scope(database_url) as db:
+        done = db.scalars(select(Job.id).where(Job.id.in_(ids), Job.state == "succeeded")).all()
+    return len(done) == len(ids)
+
+
+def bare_run(redis_url: str, jobs: int, clients: int) -> Figures:
+    os.environ["BENCH_REDIS_URL"] = redis_url
+    from bench.bare_app import DONE_KEY, app
+
+    assert app.conf.broker_url == redis_url
+    client = redis.Redis.from_url(redis_url)
+    client.delete(DONE_KEY)
+    with ThreadPoolExecutor(clients) as pool:
+        list(
+            pool.map(
+                lambda _: app.send_task("bench.noop", args=[time.time()], queue="bare"), range(jobs)
+            )
+        )
+    wait_until(lambda: client.llen(DONE_KEY) >= jobs, 600, "the bare tasks", every_s=0.2)
+    pairs = [json.loads(x) for x in client.lrange(DONE_KEY, 0, -1)]
+    start = min(p[0] for p in pairs)
+    end = max(p[1] for p in pairs)
+    return Figures("bare", jobs, end - start, [p[1] - p[0] for p in pairs])
+
+
+def start_bare_worker(
+    root: Path, redis_url: str, concurrency: int, events: bool
+) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "BENCH_REDIS_URL": redis_url, "PYTHONPATH": str(ROOT)}
+    argv = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "bench.bare_app",
+        "worker",
+        "-Q",
+        "bare",
+        "-c",
+        str(concurrency),
+        "--without-gossip",
+        "--without-mingle",
+        "-l",
+        "WARNING",
+        "-n",
+        f"bare-{int(events)}@%h",
+        *(["--task-events"] if events else []),
+    ]
+    log = (root / "bare-worker.log").open("ab")
+    return subprocess.Popen(
+        argv, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def bare_figures(root: Path, redis_url: str, args: argparse.Namespace, events: bool) -> Figures:
+    worker = start_bare_worker(root, redis_url, args.concurrency, events)
+    try:
+        bare_run(redis_url, 50, args.clients)  # warm-up, and proof the worker is up
+        figures = bare_run(redis_url, args.jobs, args.clients)
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
+    name = "bare+events" if events else "bare"
+    return Figures(name, figures.jobs, figures.seconds, figures.latencies_s)
+
+
+def main() -> None:
+    # Turn SIGTERM (e.g. from `timeout`) into an exit, so the farm's processes are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=2, help="worker processes, both sides")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent submitters")
+    parser.add_argument("--database-url", help="the farm's database (default: SQLite)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="jobfarm-bench-") as tmp:
+        root = Path(tmp)
+        server = RedisServer(root / "redis")
+        server.start()
+        farm = Farm(root / "farm", server.url, args.database_url, log_level="WARNING")
+        try:
+            farm.migrate()
+            farm.start_web()
+            farm.start_worker("long", concurrency=args.concurrency)
+            key = farm.create_key("bench").api_key
+            farm_run(farm, key, 50, args.clients)  # warm-up: imports, connections, pools
+            figures = [farm_run(farm, key, args.jobs, args.clients)]
+            farm.stop_all()
+            figures += [bare_figures(root, server.url, args, events) for events in (False, True)]
+        finally:
+            farm.stop_all()
+            server.stop()
+
+    database = "PostgreSQL" if args.database_url else "SQLite"
+    print(
+        f"noop overhead: {args.jobs} jobs, worker concurrency {args.concurrency}, "
+        f"{args.clients} submitters, {database}, embedded Redis"
+    )
+    for fig in figures:
+        print(fig.line())
+    farm_fig, bare, bare_events = figures
+    print(f"ratio farm/bare throughput: {farm_fig.rate / bare.rate:.2f}")
+    print(f"ratio farm/bare+events throughput: {farm_fig.rate / bare_events.rate:.2f}")
+
+
+if __name__ == "__main__":
+    main()
