@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 import requests
 
@@ -35,13 +36,23 @@ def deliver_webhook(delivery_id: str, attempts_so_far: int) -> str:
         outgoing = webhooks.take_attempt(session, delivery_id, attempts_so_far, lease_s)
     if outgoing is None:
         return "skipped"
-    status_code, error, duration_ms = post(outgoing, settings)
-    retry_in = webhook_retry_delay(
-        outgoing.attempt, settings.webhook_retry_schedule_s, settings.webhook_jitter
+    sent = post(outgoing, settings)
+    retry_in = (
+        webhook_retry_delay(
+            outgoing.attempt, settings.webhook_retry_schedule_s, settings.webhook_jitter
+        )
+        if sent.retryable
+        else None
     )
     with session_scope(settings.sql_url) as session:
         status = webhooks.record_attempt(
-            session, delivery_id, outgoing.attempt, status_code, error, duration_ms, retry_in
+            session,
+            delivery_id,
+            outgoing.attempt,
+            sent.status_code,
+            sent.error,
+            sent.duration_ms,
+            retry_in,
         )
     if (
         status == "pending"
@@ -49,15 +60,31 @@ def deliver_webhook(delivery_id: str, attempts_so_far: int) -> str:
         and retry_in <= settings.webhook_countdown_max_s
     ):
         send_delivery(delivery_id, outgoing.attempt, countdown=retry_in)
-    log.info("delivery %s attempt %d: %s", delivery_id, outgoing.attempt, status_code or error)
+    log.info(
+        "delivery %s attempt %d: %s", delivery_id, outgoing.attempt, sent.status_code or sent.error
+    )
     return status
 
 
-def post(outgoing: OutgoingWebhook, settings: Settings) -> tuple[int | None, str | None, int]:
-    """POST one signed attempt; returns (status code, error, duration in ms)."""
+@dataclass(frozen=True)
+class Sent:
+    """The outcome of one attempt. A refused address is not retried: it will not change."""
+
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+    retryable: bool = True
+
+
+def post(outgoing: OutgoingWebhook, settings: Settings) -> Sent:
+    """POST one signed attempt."""
     headers = webhook_headers(outgoing.secret, outgoing.msg_id, int(time.time()), outgoing.payload)
     headers["user-agent"] = "jobfarm-webhooks/1"
     started = time.monotonic()
+
+    def elapsed_ms() -> int:
+        return int((time.monotonic() - started) * 1000)
+
     try:
         with client_session(settings.ssrf_guard_enabled) as http:
             response = http.post(
@@ -67,11 +94,9 @@ def post(outgoing: OutgoingWebhook, settings: Settings) -> tuple[int | None, str
                 timeout=settings.webhook_timeout_s,
                 allow_redirects=False,
             )
-        status_code, error = response.status_code, None
-        if not 200 <= status_code < 300:
-            error = f"HTTP {status_code}"
     except ForbiddenAddress as exc:
-        status_code, error = None, f"refused: {exc}"
+        return Sent(None, f"refused: {exc}", elapsed_ms(), retryable=False)
     except requests.RequestException as exc:
-        status_code, error = None, f"{type(exc).__name__}: {str(exc)[:300]}"
-    return status_code, error, int((time.monotonic() - started) * 1000)
+        return Sent(None, f"{type(exc).__name__}: {str(exc)[:300]}", elapsed_ms())
+    ok = 200 <= response.status_code < 300
+    return Sent(response.status_code, None if ok else f"HTTP {response.status_code}", elapsed_ms())

@@ -1,0 +1,63 @@
+"""The SSRF guard on real sockets: the address dialled, and every redirect hop."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from workers.http_guard import ForbiddenAddress, client_session
+
+
+@pytest.fixture
+def redirecting_server() -> Iterator[tuple[str, list[str]]]:
+    """Serves on 127.0.0.1: /ok answers 200, /hop redirects to 127.0.0.2."""
+    hits: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(f"{self.headers['host']}{self.path}")
+            if self.path == "/hop":
+                self.send_response(302)
+                self.send_header("location", f"http://127.0.0.2:{port}/ok")
+            else:
+                self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("0.0.0.0", 0), Handler)
+    port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{port}", hits
+    server.shutdown()
+    server.server_close()
+
+
+def test_guard_refuses_loopback_before_sending_anything(redirecting_server) -> None:
+    base, hits = redirecting_server
+    with pytest.raises(ForbiddenAddress), client_session(guard=True) as http:
+        http.get(base + "/ok", timeout=5)
+    assert hits == []
+
+
+def test_guard_checks_every_redirect_hop(redirecting_server) -> None:
+    base, hits = redirecting_server
+    only_first_host = {"127.0.0.1"}.__contains__
+    with client_session(guard=True, allowed=only_first_host) as http:
+        assert http.get(base + "/ok", timeout=5).status_code == 200
+        with pytest.raises(ForbiddenAddress, match=r"127\.0\.0\.2"):
+            http.get(base + "/hop", timeout=5)
+    assert [h.split(":")[0] for h in hits] == ["127.0.0.1", "127.0.0.1"]
+
+
+def test_without_the_guard_local_addresses_are_reached(redirecting_server) -> None:
+    base, hits = redirecting_server
+    with client_session(guard=False) as http:
+        assert http.get(base + "/hop", timeout=5).status_code == 200
+    assert len(hits) == 2

@@ -1,0 +1,68 @@
+"""The prod profile: client URLs to internal addresses are refused, through the real path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.farm import Farm, wait_until
+from tests.integration.conftest import FAST_SETTINGS
+from tests.receiver import WebhookReceiver
+
+PROD = {
+    "profile": "prod",
+    "url_signing_secret": "a-real-signing-secret-of-some-length",
+    "flower_password": "a-real-flower-password",
+}
+
+
+@pytest.fixture(scope="module")
+def prod_farm(tmp_path_factory, redis_url: str, database_url: str | None) -> Iterator[Farm]:  # type: ignore[no-untyped-def]
+    farm = Farm(tmp_path_factory.mktemp("prod"), redis_url, database_url, **FAST_SETTINGS, **PROD)
+    farm.migrate()
+    try:
+        farm.start_web()
+        farm.start_worker("long", concurrency=1, name="prod-long")
+        farm.start_worker("short", concurrency=1, name="prod-short")
+        yield farm
+    finally:
+        farm.stop_all()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/part.stl",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://localhost/x",
+    ],
+)
+def test_input_url_to_an_internal_address_fails_the_job(prod_farm: Farm, url: str) -> None:
+    api = prod_farm.client(prod_farm.create_key("prod-inputs").api_key)
+
+    done = api.wait_final(api.submit(input_url=url)["id"])
+
+    assert done["state"] == "failed"
+    assert done["error"]["code"] == "input_forbidden"
+    assert "non-public" in done["error"]["message"]
+
+
+def test_callback_to_an_internal_address_is_refused_once_and_not_retried(prod_farm: Farm) -> None:
+    api = prod_farm.client(prod_farm.create_key("prod-callbacks").api_key)
+    with WebhookReceiver() as receiver:
+        job = api.submit(callback_url=receiver.url)
+        api.wait_final(job["id"])
+        [delivery] = wait_until(
+            lambda: [
+                d
+                for d in api.get("/v1/webhooks/deliveries", params={"job_id": job["id"]}).json()
+                if d["status"] == "failed"
+            ],
+            30,
+            "the delivery to fail",
+        )
+
+    assert receiver.received == []
+    assert len(delivery["attempts"]) == 1
+    assert delivery["attempts"][0]["error"].startswith("refused")
