@@ -171,6 +171,18 @@ class Farm:
         for name in list(self.processes):
             self.stop(name)
 
+    def jobfarm(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run a `jobfarm` command in this farm's environment."""
+        return subprocess.run(
+            [JOBFARM, *args],
+            env=self.env,
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+
     def create_key(self, tenant: str) -> tenants.Credentials:
         with session_scope(self.database_url) as session:
             return tenants.create_key(session, tenant)

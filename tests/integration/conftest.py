@@ -19,6 +19,7 @@ FAST_SETTINGS = {
     "heartbeat_interval_s": 1,
     "stale_running_after_s": 8,
     "unsent_queued_after_s": 1,
+    "lost_queued_after_s": 12,
     "progress_db_interval_s": 0.2,
     "retry_backoff_base_s": 0.2,
     "retry_backoff_max_s": 1,

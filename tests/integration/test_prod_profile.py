@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.farm import Farm, wait_until
+from tests.farm import Farm, RedisServer, wait_until
 from tests.integration.conftest import FAST_SETTINGS
 from tests.receiver import WebhookReceiver
 
@@ -18,8 +18,12 @@ PROD = {
 
 
 @pytest.fixture(scope="module")
-def prod_farm(tmp_path_factory, redis_url: str, database_url: str | None) -> Iterator[Farm]:  # type: ignore[no-untyped-def]
-    farm = Farm(tmp_path_factory.mktemp("prod"), redis_url, database_url, **FAST_SETTINGS, **PROD)
+def prod_farm(tmp_path_factory, database_url: str | None) -> Iterator[Farm]:  # type: ignore[no-untyped-def]
+    """A prod-profile farm on a Redis of its own: no other farm's workers take its messages."""
+    root = tmp_path_factory.mktemp("prod")
+    server = RedisServer(root / "redis")
+    server.start()
+    farm = Farm(root, server.url, database_url, **FAST_SETTINGS, **PROD)
     farm.migrate()
     try:
         farm.start_web()
@@ -28,6 +32,7 @@ def prod_farm(tmp_path_factory, redis_url: str, database_url: str | None) -> Ite
         yield farm
     finally:
         farm.stop_all()
+        server.stop()
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ def own_farm(tmp_path, database_url: str | None) -> Iterator[Farm]:  # type: ign
     """A farm on a Redis of its own, which this test may stop."""
     server = RedisServer(tmp_path / "redis")
     server.start()
-    farm = Farm(tmp_path, server.url, database_url, **FAST_SETTINGS, lost_queued_after_s=15)
+    farm = Farm(tmp_path, server.url, database_url, **FAST_SETTINGS)
     farm.redis_server = server  # type: ignore[attr-defined]
     farm.migrate()
     try:
