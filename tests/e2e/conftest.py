@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.farm import JOBFARM, free_port, wait_until
+from tests.farm import JOBFARM, free_port, run_jobfarm, wait_until
 
 FLOWER_AUTH = ("ops", "e2e-flower-password")
 
@@ -29,15 +29,7 @@ class RunningFarm:
     process: subprocess.Popen[bytes]
 
     def jobfarm(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [JOBFARM, *args],
-            env=self.env,
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=True,
-        )
+        return run_jobfarm(self.env, self.root, *args)
 
     def new_key(self, tenant: str) -> dict[str, str]:
         return dict(

@@ -36,10 +36,7 @@ def farm(
     farm = Farm(tmp_path_factory.mktemp("farm"), redis_url, database_url, **FAST_SETTINGS)
     farm.migrate()
     try:
-        farm.start_web()
-        farm.start_worker("long", concurrency=2)
-        farm.start_worker("short", concurrency=2)
-        farm.start("beat", "beat")
+        farm.start_roles()
         yield farm
     finally:
         farm.stop_all()

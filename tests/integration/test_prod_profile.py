@@ -26,9 +26,7 @@ def prod_farm(tmp_path_factory, database_url: str | None) -> Iterator[Farm]:  # 
     farm = Farm(root, server.url, database_url, **FAST_SETTINGS, **PROD)
     farm.migrate()
     try:
-        farm.start_web()
-        farm.start_worker("long", concurrency=1, name="prod-long")
-        farm.start_worker("short", concurrency=1, name="prod-short")
+        farm.start_roles(long=1, short=1, beat=False)
         yield farm
     finally:
         farm.stop_all()

@@ -24,10 +24,7 @@ def own_farm(tmp_path, database_url: str | None) -> Iterator[Farm]:  # type: ign
     farm.redis_server = server  # type: ignore[attr-defined]
     farm.migrate()
     try:
-        farm.start_web()
-        farm.start_worker("long", concurrency=2)
-        farm.start_worker("short", concurrency=1)
-        farm.start("beat", "beat")
+        farm.start_roles(short=1)
         yield farm
     finally:
         farm.stop_all()
