@@ -60,6 +60,8 @@ def submit(
     loses an accepted job: an unsent one is marked so and the reconciler sends it.
     """
     kind, params = validated_kind(sub.kind, sub.params)
+    if kind.takes_input and not (sub.input_file_id or sub.input_url):
+        raise field_error(422, "input_file_id", f"{kind.name} needs input_file_id or input_url")
     if sub.input_file_id:
         try:
             get_file(session, sub.tenant_id, sub.input_file_id)

@@ -36,6 +36,7 @@ class TimeLimit(BaseModel):
 
 DEFAULT_TIME_LIMITS: dict[str, TimeLimit] = {
     "noop": TimeLimit(soft_s=600, hard_s=660),
+    "convert": TimeLimit(soft_s=600, hard_s=660),
 }
 FALLBACK_TIME_LIMIT = TimeLimit(soft_s=900, hard_s=960)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from tasks.convert import ConvertParams, run_convert
 from tasks.noop import NoopParams, run_noop
 from tasks.types import JobFunction
 
@@ -23,7 +24,12 @@ class JobKind:
 
 KINDS: dict[str, JobKind] = {
     kind.name: kind
-    for kind in (JobKind(name="noop", run=run_noop, queue="cad", params=NoopParams),)
+    for kind in (
+        JobKind(name="noop", run=run_noop, queue="cad", params=NoopParams),
+        JobKind(
+            name="convert", run=run_convert, queue="cad", params=ConvertParams, takes_input=True
+        ),
+    )
 }
 
 

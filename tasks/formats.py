@@ -1,0 +1,121 @@
+"""Recognising CAD formats from their content, not their names."""
+
+from __future__ import annotations
+
+import json
+import re
+import zipfile
+from enum import StrEnum
+from pathlib import Path
+
+from tasks.errors import InvalidInput, UnsupportedFormat
+
+SNIFF_BYTES = 64 * 1024
+STL_HEADER_BYTES = 84
+STL_TRIANGLE_BYTES = 50
+
+
+class CadFormat(StrEnum):
+    STL = "stl"
+    OBJ = "obj"
+    PLY = "ply"
+    OFF = "off"
+    GLB = "glb"
+    GLTF = "gltf"
+    THREEMF = "3mf"
+    DAE = "dae"
+    STEP = "step"
+    IGES = "iges"
+    DXF = "dxf"
+    SVG = "svg"
+
+
+TWO_D = frozenset({CadFormat.DXF, CadFormat.SVG})
+# Formats whose loaders trimesh picks by the name it is given.
+TRIMESH_TYPE = {CadFormat.THREEMF: "3mf", CadFormat.STEP: "step", CadFormat.IGES: "iges"}
+NOT_CAD = {
+    b"\x89PNG": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"%PDF": "a PDF document",
+}
+OBJ_LINE = re.compile(rb"^\s*(v|vn|vt|f|o|g|s|usemtl|mtllib|l)\s", re.MULTILINE)
+
+
+def detect_format(path: Path) -> CadFormat:
+    """The file's format, judged from its bytes; `UnsupportedFormat` or `InvalidInput` if none."""
+    size = path.stat().st_size
+    if size == 0:
+        raise InvalidInput("the file is empty")
+    with path.open("rb") as f:
+        head = f.read(SNIFF_BYTES)
+    for magic, what in NOT_CAD.items():
+        if head.startswith(magic):
+            raise UnsupportedFormat(f"the file is {what}, not a CAD model or drawing")
+    found = _binary_format(path, head, size) or _text_format(head)
+    if found is None:
+        raise UnsupportedFormat("the content is not a CAD format this farm reads")
+    return found
+
+
+def _binary_format(path: Path, head: bytes, size: int) -> CadFormat | None:
+    if head.startswith(b"glTF"):
+        return CadFormat.GLB
+    if head.startswith(b"PK\x03\x04"):
+        return _zip_format(path)
+    # Binary STL by its exact size; many exporters start the header with "solid" too.
+    if size >= STL_HEADER_BYTES:
+        triangles = int.from_bytes(head[80:84], "little")
+        if size == STL_HEADER_BYTES + STL_TRIANGLE_BYTES * triangles:
+            return CadFormat.STL
+    return None
+
+
+def _zip_format(path: Path) -> CadFormat:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = {name.lower() for name in archive.namelist()}
+    except zipfile.BadZipFile:
+        raise InvalidInput("the file looks like a zip archive but is damaged") from None
+    if "3d/3dmodel.model" in names:
+        return CadFormat.THREEMF
+    raise UnsupportedFormat("the zip archive is not a 3MF package")
+
+
+def _text_format(head: bytes) -> CadFormat | None:
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    lowered = text[:4096].lower()
+    if text.startswith(b"ISO-10303-21"):
+        return CadFormat.STEP
+    if _looks_like_iges(text):
+        return CadFormat.IGES
+    if text.startswith((b"ply\n", b"ply\r\n")):
+        return CadFormat.PLY
+    if re.match(rb"^[CN]?OFF\s", text):
+        return CadFormat.OFF
+    if text.startswith(b"solid") and (b"facet" in text[:4096] or b"endsolid" in text):
+        return CadFormat.STL
+    if b"<collada" in lowered:
+        return CadFormat.DAE
+    if b"<svg" in lowered:
+        return CadFormat.SVG
+    if re.match(rb"^0\s*\r?\n\s*SECTION", text):
+        return CadFormat.DXF
+    if text.startswith(b"{") and _looks_like_gltf(head):
+        return CadFormat.GLTF
+    if len(OBJ_LINE.findall(text[:8192])) >= 3:
+        return CadFormat.OBJ
+    return None
+
+
+def _looks_like_iges(text: bytes) -> bool:
+    first = text.split(b"\n", 1)[0].rstrip(b"\r")
+    return len(first) == 80 and first[72:73] == b"S"
+
+
+def _looks_like_gltf(head: bytes) -> bool:
+    try:
+        doc = json.loads(head)
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and "version" in doc.get("asset", {})
