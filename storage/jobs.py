@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from storage import webhooks
 from storage.models import Job, new_id, utcnow
-from storage.states import FINAL_STATES, IllegalTransition, JobState, sources_of
+from storage.states import IllegalTransition, JobState, sources_of
 
 
 class JobNotFound(LookupError):
@@ -432,10 +432,6 @@ def find_undelivered(
         if moved:
             dispatches.append(Dispatch(row.id, dispatch_id, row.queue, row.kind))
     return dispatches
-
-
-def is_final(state: JobState) -> bool:
-    return state in FINAL_STATES
 
 
 def stale_cutoff(seconds: float) -> datetime:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import ApiKey, Tenant, new_id, utcnow
+from storage.models import ApiKey, Tenant, new_id
 
 KEY_PREFIX = "jf"
 
@@ -72,9 +72,3 @@ def authenticate(session: Session, presented: str) -> Caller | None:
     if not hmac.compare_digest(row.key_hash, hash_key(secret_part)):
         return None
     return Caller(tenant_id=row.tenant_id, key_id=row.id)
-
-
-def revoke_key(session: Session, key_id: str) -> None:
-    row = session.get(ApiKey, key_id)
-    if row is not None:
-        row.revoked_at = utcnow()
