@@ -49,17 +49,19 @@ def start_embedded_redis(
     return process
 
 
-def wait_for_redis(
-    url: str, timeout_s: float, process: subprocess.Popen[bytes] | None = None
-) -> None:
+def wait_for_redis(url: str, timeout_s: float, process: subprocess.Popen[bytes]) -> None:
+    """Return once `process` answers at `url`; raise if it exits first or stays mute."""
     deadline = time.monotonic() + timeout_s
     client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
     while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RedisDidNotStart(f"redis-server exited with {process.returncode}")
         try:
             if client.ping():
                 return
         except redis.RedisError:
-            time.sleep(0.05)
+            pass
+        try:
+            process.wait(timeout=0.05)
+        except subprocess.TimeoutExpired:
+            continue
+        raise RedisDidNotStart(f"redis-server exited with {process.returncode}")
     raise RedisDidNotStart(f"no answer from {url} within {timeout_s} s")
