@@ -74,11 +74,13 @@ def record_file(
 
 
 def get_file(session: Session, tenant_id: str, file_id: str) -> FileView:
+    """The tenant's live file, or `FileNotFound` (also when purged, expired or another's)."""
     row = session.get(StoredFile, file_id)
-    live = row is not None and row.purged_at is None and row.tenant_id == tenant_id
-    if not live or (row.expires_at is not None and row.expires_at <= utcnow()):  # type: ignore[union-attr]
+    if row is None or row.tenant_id != tenant_id or row.purged_at is not None:
         raise FileNotFound(file_id)
-    return FileView.from_row(row)  # type: ignore[arg-type]
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        raise FileNotFound(file_id)
+    return FileView.from_row(row)
 
 
 def take_expired(session: Session, now: datetime, limit: int = 1000) -> list[FileView]:

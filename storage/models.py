@@ -15,6 +15,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def iso(moment: datetime | None) -> str | None:
+    """A stored timestamp as ISO 8601 in UTC, with its `Z`."""
+    return None if moment is None else moment.isoformat(timespec="milliseconds") + "Z"
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex}"
 

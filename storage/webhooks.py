@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Tenant, WebhookAttempt, WebhookDelivery, new_id, utcnow
+from storage.models import Tenant, WebhookAttempt, WebhookDelivery, iso, new_id, utcnow
 
 if TYPE_CHECKING:
     from storage.jobs import JobView
@@ -81,10 +81,6 @@ class OutgoingWebhook:
     msg_id: str
     payload: str
     secret: str
-
-
-def iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat(timespec="milliseconds") + "Z"
 
 
 def job_event_payload(job: JobView) -> dict[str, Any]:

@@ -13,8 +13,7 @@ import redis
 
 from storage import jobs
 from storage.db import session_scope
-from storage.models import utcnow
-from storage.webhooks import iso
+from storage.models import iso, utcnow
 from workers.channels import progress_channel
 
 log = logging.getLogger(__name__)

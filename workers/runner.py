@@ -63,7 +63,7 @@ def execute(held: Claim, settings: Settings, run_dir: Path, send_event: Any) -> 
             job.id,
             held.token,
             settings.progress_db_interval_s,
-            _publisher(),
+            redis_client(),
             send_event,
             beat,
         )
@@ -169,10 +169,3 @@ def retry_or_fail(held: Claim, settings: Settings, exc: RetryableError) -> str:
 def settled(done: Finished) -> str:
     send_deliveries(done.delivery_ids)
     return done.job.state.value
-
-
-def _publisher() -> Any:
-    try:
-        return redis_client()
-    except Exception:
-        return None

@@ -120,3 +120,21 @@ def test_cli_submit_waits_and_prints_the_finished_job(running_farm: RunningFarm)
         timeout=60,
     )
     assert json.loads(status.stdout)["id"] == job["id"]
+
+
+def test_flower_shows_a_running_job_in_its_progress_state(running_farm: RunningFarm) -> None:
+    creds = running_farm.new_key("progress-watcher")
+    job = requests.post(
+        running_farm.api_url + "/v1/jobs",
+        headers={"Authorization": f"Bearer {creds['api_key']}"},
+        timeout=10,
+        json={"kind": "noop", "params": {"cpu_seconds": 4}},
+    ).json()
+
+    task = wait_until(
+        lambda: (t := flower_task(running_farm, job["task_id"])) and t["state"] == "PROGRESS" and t,
+        30,
+        "Flower to show the task in PROGRESS",
+    )
+
+    assert task["name"] == "workers.runner.run_job"

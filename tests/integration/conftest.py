@@ -25,6 +25,8 @@ FAST_SETTINGS = {
     "retry_backoff_max_s": 1,
     "webhook_retry_schedule_s": json.dumps([0.3, 0.6, 1.2, 2.4]),
     "webhook_jitter": 0.1,
+    # The first retry rides a Celery countdown; later ones are left to beat's sweeper.
+    "webhook_countdown_max_s": 0.5,
     "kind_time_limits": json.dumps({"noop": {"soft_s": 6, "hard_s": 12}}),
 }
 
