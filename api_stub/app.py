@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from api_stub.fractal3d.app import MOUNT_PATH, create_fractal3d_app
 from api_stub.native import files, health, jobs, webhooks
 from api_stub.problems import install_problem_handlers
 from api_stub.request_id import RequestIdMiddleware
@@ -12,7 +13,8 @@ from config.settings import get_settings
 
 
 def create_app() -> FastAPI:
-    """Build the API: native routes, problem+json errors, request ids, OpenAPI at /docs."""
+    """Build the API: native routes (problem+json errors, OpenAPI at /docs), the fractal3d
+    dialect under /api, and request ids on everything."""
     settings = get_settings()
     setup_logging(settings)
     app = FastAPI(
@@ -23,5 +25,6 @@ def create_app() -> FastAPI:
     install_problem_handlers(app)
     for module in (jobs, files, webhooks, health):
         app.include_router(module.router)
+    app.mount(MOUNT_PATH, create_fractal3d_app())
     app.add_middleware(RequestIdMiddleware)
     return app

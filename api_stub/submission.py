@@ -10,13 +10,20 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from api_stub.problems import Problem, field_error
 from config.settings import Settings
 from storage import audit, jobs
 from storage.files import FileNotFound, get_file
-from storage.jobs import Dispatch, IdempotencyConflict, JobView, NewJob
+from storage.jobs import Dispatch, JobView, NewJob
 from tasks.registry import JobKind, UnknownKind, get_kind
 from workers.enqueue import send_job
+
+
+class Rejected(Exception):
+    """A submission the farm refuses, naming the field at fault; each dialect renders it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field, self.message = field, message
+        super().__init__(f"{field}: {message}")
 
 
 @dataclass(frozen=True)
@@ -29,20 +36,21 @@ class Submission:
     callback_url: str | None = None
     idempotency_key: str | None = None
     batch_id: str | None = None
+    dialect: str = "native"
 
 
 def validated_kind(name: str, params: dict[str, Any]) -> tuple[JobKind, dict[str, Any]]:
-    """The job kind and its params in normal form; a 422 naming the field otherwise."""
+    """The job kind and its params in normal form; `Rejected` naming the field otherwise."""
     try:
         kind = get_kind(name)
     except UnknownKind:
-        raise field_error(422, "kind", f"unknown job kind {name!r}") from None
+        raise Rejected("kind", f"unknown job kind {name!r}") from None
     try:
         model = kind.params.model_validate(params)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join(["params", *(str(p) for p in first["loc"])])
-        raise field_error(422, field, first["msg"]) from None
+        raise Rejected(field, first["msg"]) from None
     return kind, model.model_dump(mode="json", exclude_unset=True)
 
 
@@ -58,15 +66,16 @@ def submit(
 
     The job is committed before its message is sent, so a broker outage never
     loses an accepted job: an unsent one is marked so and the reconciler sends it.
+    Raises `Rejected`, or `IdempotencyConflict` when the key came with another request.
     """
     kind, params = validated_kind(sub.kind, sub.params)
     if kind.takes_input and not (sub.input_file_id or sub.input_url):
-        raise field_error(422, "input_file_id", f"{kind.name} needs input_file_id or input_url")
+        raise Rejected("input_file_id", f"{kind.name} needs input_file_id or input_url")
     if sub.input_file_id:
         try:
             get_file(session, sub.tenant_id, sub.input_file_id)
         except FileNotFound:
-            raise field_error(422, "input_file_id", "no such file") from None
+            raise Rejected("input_file_id", "no such file") from None
     new = NewJob(
         tenant_id=sub.tenant_id,
         kind=kind.name,
@@ -79,13 +88,9 @@ def submit(
         batch_id=sub.batch_id,
         idempotency_key=sub.idempotency_key,
         request_hash=request_hash(sub) if sub.idempotency_key else None,
+        dialect=sub.dialect,
     )
-    try:
-        job, created = jobs.create_job(session, new)
-    except IdempotencyConflict:
-        raise Problem(
-            409, "this Idempotency-Key was used with a different request", "idempotency-conflict"
-        ) from None
+    job, created = jobs.create_job(session, new)
     if not created:
         return job, False
     audit.record(session, "job.create", actor, sub.tenant_id, job.id, request_id, kind=job.kind)

@@ -34,6 +34,13 @@ class TimeLimit(BaseModel):
         return self
 
 
+class RateLimit(BaseModel):
+    """A token bucket: `burst` tokens at most, refilled at `per_s` tokens a second."""
+
+    burst: int = Field(gt=0)
+    per_s: float = Field(gt=0)
+
+
 DEFAULT_TIME_LIMITS: dict[str, TimeLimit] = {
     "noop": TimeLimit(soft_s=600, hard_s=660),
     "convert": TimeLimit(soft_s=600, hard_s=660),
@@ -71,6 +78,14 @@ class Settings(BaseSettings):
     flower_password: str = "admin"
 
     url_signing_secret: str = DEV_SECRET
+    access_token_secret: str = DEV_SECRET
+    access_token_ttl_s: int = Field(default=24 * 3600, gt=0)
+    # Token buckets per caller, as fractal3d documents them: (size, refill per second).
+    rate_limit_anonymous: RateLimit = Field(default_factory=lambda: RateLimit(burst=100, per_s=10))
+    rate_limit_access_token: RateLimit = Field(
+        default_factory=lambda: RateLimit(burst=500, per_s=50)
+    )
+    rate_limit_api_key: RateLimit = Field(default_factory=lambda: RateLimit(burst=200, per_s=20))
     signed_url_ttl_s: int = Field(default=3600, gt=0)
     file_retention_days: int = Field(default=7, ge=1)
     max_upload_bytes: int = Field(default=4 * 1024**3, gt=0)
@@ -114,6 +129,7 @@ class Settings(BaseSettings):
             name
             for name, value in (
                 ("JOBFARM_URL_SIGNING_SECRET", self.url_signing_secret),
+                ("JOBFARM_ACCESS_TOKEN_SECRET", self.access_token_secret),
                 ("JOBFARM_FLOWER_PASSWORD", self.flower_password),
             )
             if value in PLACEHOLDER_SECRETS or len(value) < 16

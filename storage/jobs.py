@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage import webhooks
+from storage.event_shapes import Link
 from storage.models import Job, new_id, utcnow
 from storage.states import IllegalTransition, JobState, sources_of
 
@@ -44,6 +45,7 @@ class JobView:
     callback_url: str | None
     batch_id: str | None
     dispatch_id: str | None
+    dialect: str
     attempts: int
     max_attempts: int
     completion: float
@@ -72,6 +74,7 @@ class JobView:
             callback_url=row.callback_url,
             batch_id=row.batch_id,
             dispatch_id=row.dispatch_id,
+            dialect=row.dialect or "native",
             attempts=row.attempts,
             max_attempts=row.max_attempts,
             completion=row.completion,
@@ -101,6 +104,7 @@ class NewJob:
     batch_id: str | None = None
     idempotency_key: str | None = None
     request_hash: str | None = None
+    dialect: str = "native"
 
 
 @dataclass(frozen=True)
@@ -287,23 +291,35 @@ def record_progress(
 
 
 def _finish(
-    session: Session, job_id: str, target: JobState, condition: ColumnElement[bool], **values: Any
+    session: Session,
+    job_id: str,
+    target: JobState,
+    condition: ColumnElement[bool],
+    link: Link | None = None,
+    **values: Any,
 ) -> Finished | None:
     if not _transition(session, job_id, target, condition, finished_at=utcnow(), **values):
         return None
     job = JobView.from_row(_load(session, job_id))
-    return Finished(job=job, delivery_ids=webhooks.record_job_event(session, job))
+    return Finished(job=job, delivery_ids=webhooks.record_job_event(session, job, link))
 
 
 def mark_succeeded(
-    session: Session, job_id: str, token: str, result: dict[str, Any], outputs: list[dict[str, Any]]
+    session: Session,
+    job_id: str,
+    token: str,
+    result: dict[str, Any],
+    outputs: list[dict[str, Any]],
+    link: Link | None = None,
 ) -> Finished | None:
-    """running → succeeded, if this run still holds the job."""
+    """running → succeeded, if this run still holds the job. `link` makes the outputs'
+    download URLs for dialects whose webhooks carry one."""
     return _finish(
         session,
         job_id,
         JobState.SUCCEEDED,
         Job.run_token == token,
+        link,
         result=result,
         outputs=outputs,
         completion=100.0,

@@ -96,6 +96,8 @@ class Job(Base):
     input_file_id: Mapped[str | None] = mapped_column(ForeignKey("files.id"))
     input_url: Mapped[str | None] = mapped_column(Text)
     callback_url: Mapped[str | None] = mapped_column(Text)
+    # The API dialect the job came through: it shapes the job's webhook body.
+    dialect: Mapped[str] = mapped_column(String(20), default="native", server_default="native")
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
 

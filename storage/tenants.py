@@ -72,3 +72,9 @@ def authenticate(session: Session, presented: str) -> Caller | None:
     if not hmac.compare_digest(row.key_hash, hash_key(secret_part)):
         return None
     return Caller(tenant_id=row.tenant_id, key_id=row.id)
+
+
+def key_is_live(session: Session, key_id: str) -> bool:
+    """True while the API key exists and is not revoked (tokens it issued stay valid)."""
+    row = session.get(ApiKey, key_id)
+    return row is not None and row.revoked_at is None

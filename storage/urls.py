@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 from urllib.parse import quote, urlencode
 
 DOWNLOAD_PATH = "/v1/blobs/"
@@ -20,6 +21,11 @@ def sign_url(base_url: str, secret: str, key: str, ttl_s: int, now: float | None
     expires = int((time.time() if now is None else now) + ttl_s)
     query = urlencode({"expires": expires, "signature": signature(secret, key, expires)})
     return f"{base_url.rstrip('/')}{DOWNLOAD_PATH}{quote(key)}?{query}"
+
+
+def link_signer(base_url: str, secret: str, ttl_s: int) -> Callable[[str], str]:
+    """`sign_url` with everything but the key fixed: blob key → signed URL."""
+    return lambda key: sign_url(base_url, secret, key, ttl_s)
 
 
 def verify(secret: str, key: str, expires: int, given: str, now: float | None = None) -> bool:

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Tenant, WebhookAttempt, WebhookDelivery, iso, new_id, utcnow
+from storage.event_shapes import Link, job_event_payload
+from storage.models import Tenant, WebhookAttempt, WebhookDelivery, new_id, utcnow
 
 if TYPE_CHECKING:
     from storage.jobs import JobView
@@ -83,34 +84,18 @@ class OutgoingWebhook:
     secret: str
 
 
-def job_event_payload(job: JobView) -> dict[str, Any]:
-    """The body of a job's webhook: the event type and a summary of the job."""
-    return {
-        "type": f"job.{job.state.value}",
-        "timestamp": iso(utcnow()),
-        "data": {
-            "id": job.id,
-            "kind": job.kind,
-            "state": job.state.value,
-            "attempts": job.attempts,
-            "result": job.result,
-            "outputs": [{"name": o["name"], "size": o["size"]} for o in job.outputs],
-            "error": {"code": job.error_code, "message": job.error_message}
-            if job.error_code
-            else None,
-            "batch_id": job.batch_id,
-            "created_at": iso(job.created_at),
-            "finished_at": iso(job.finished_at),
-        },
-    }
-
-
-def record_job_event(session: Session, job: JobView) -> list[str]:
-    """Queue a finished job's webhook; returns the delivery ids (none without a URL)."""
+def record_job_event(session: Session, job: JobView, link: Link | None = None) -> list[str]:
+    """Queue a finished job's webhook, shaped for the job's dialect; returns the delivery
+    ids (none without a URL). `link` turns an output's blob key into a download URL."""
     if not job.callback_url:
         return []
-    payload = job_event_payload(job)
-    return [record(session, job.tenant_id, job.callback_url, payload, job_id=job.id)]
+    payload = job_event_payload(job, link)
+    event_type = f"job.{job.state.value}"
+    return [
+        record(
+            session, job.tenant_id, job.callback_url, payload, job_id=job.id, event_type=event_type
+        )
+    ]
 
 
 def record(
@@ -120,6 +105,7 @@ def record(
     payload: dict[str, Any],
     job_id: str | None = None,
     batch_id: str | None = None,
+    event_type: str | None = None,
 ) -> str:
     """Store a pending delivery of `payload` to `url`; returns its id."""
     row = WebhookDelivery(
@@ -128,7 +114,7 @@ def record(
         job_id=job_id,
         batch_id=batch_id,
         url=url,
-        event_type=str(payload.get("type", "event")),
+        event_type=event_type or str(payload.get("type", "event")),
         msg_id=f"msg_{uuid.uuid4().hex}",
         payload=json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
         next_attempt_at=utcnow(),

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from api_stub.deps import CallerDep, ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
 from api_stub.native.schemas import FilePublic
 from api_stub.problems import Problem
-from api_stub.uploads import receive_upload
+from api_stub.uploads import UploadRejected, receive_upload
 from config.settings import Settings
 from storage import audit
 from storage.blobs import LocalBlobStore
@@ -48,7 +48,11 @@ async def upload_file(
 ) -> FilePublic:
     """Upload a file as the raw request body; it is kept `retention_days` (default: the farm's)."""
     days = retention_days or settings.file_retention_days
-    stored = await receive_upload(request, session, settings, caller.tenant_id, name, days)
+    try:
+        stored = await receive_upload(request, session, settings, caller.tenant_id, name, days)
+    except UploadRejected as exc:
+        status = 413 if exc.reason == "too-large" else 400
+        raise Problem(status, exc.message, exc.reason) from None
     audit.record(
         session,
         "file.upload",

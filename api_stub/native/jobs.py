@@ -9,11 +9,11 @@ from fastapi import APIRouter, Header, Query, Response
 
 from api_stub.deps import CallerDep, ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
 from api_stub.native.schemas import JobCreate, JobPage, JobPublic
-from api_stub.problems import Problem
-from api_stub.submission import Submission, submit
+from api_stub.problems import Problem, field_error
+from api_stub.submission import Rejected, Submission, submit
 from config.settings import Settings
 from storage import audit, jobs
-from storage.jobs import JobNotFound, JobView
+from storage.jobs import IdempotencyConflict, JobNotFound, JobView
 from storage.states import IllegalTransition, JobState
 from storage.urls import sign_url
 from workers.enqueue import BROKER_ERRORS, send_deliveries
@@ -63,7 +63,14 @@ def create_job(
         callback_url=str(body.callback_url) if body.callback_url else None,
         idempotency_key=idempotency_key,
     )
-    job, created = submit(session, sub, settings, request_id, actor=caller.key_id)
+    try:
+        job, created = submit(session, sub, settings, request_id, actor=caller.key_id)
+    except Rejected as exc:
+        raise field_error(422, exc.field, exc.message) from None
+    except IdempotencyConflict:
+        raise Problem(
+            409, "this Idempotency-Key was used with a different request", "idempotency-conflict"
+        ) from None
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     return public(job, settings)

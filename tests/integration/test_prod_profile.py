@@ -8,11 +8,13 @@ import pytest
 
 from tests.farm import Farm, RedisServer, wait_until
 from tests.integration.conftest import FAST_SETTINGS
+from tests.integration.test_fractal3d import Fractal3d
 from tests.receiver import WebhookReceiver
 
 PROD = {
     "profile": "prod",
     "url_signing_secret": "a-real-signing-secret-of-some-length",
+    "access_token_secret": "a-real-token-secret-of-some-length",
     "flower_password": "a-real-flower-password",
 }
 
@@ -69,3 +71,18 @@ def test_callback_to_an_internal_address_is_refused_once_and_not_retried(prod_fa
     assert receiver.received == []
     assert len(delivery["attempts"]) == 1
     assert delivery["attempts"][0]["error"].startswith("refused")
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9/part.stl", "http://169.254.169.254/latest/meta-data/part.stl"]
+)
+def test_fractal3d_url_inputs_to_internal_addresses_fail(prod_farm: Farm, url: str) -> None:
+    client = Fractal3d(prod_farm.base_url, prod_farm.create_key("prod-fractal3d").api_key)
+
+    transaction_id = client.start(
+        "/converts", {"url": url, "file_name": "part.stl", "target_format": "e3dx"}
+    )
+    result = client.wait_result("/converts", transaction_id, timeout_s=60)
+
+    assert result["status"] == "Failed"
+    assert "non-public" in result["message"]

@@ -11,8 +11,18 @@ def test_prod_refuses_placeholder_secrets() -> None:
 
 
 def test_prod_accepts_real_secrets_and_guards_ssrf() -> None:
-    settings = Settings(profile="prod", url_signing_secret="x" * 32, flower_password="y" * 20)
+    settings = Settings(
+        profile="prod",
+        url_signing_secret="x" * 32,
+        access_token_secret="z" * 32,
+        flower_password="y" * 20,
+    )
     assert settings.ssrf_guard_enabled
+
+
+def test_prod_refuses_a_placeholder_access_token_secret() -> None:
+    with pytest.raises(ValidationError, match="JOBFARM_ACCESS_TOKEN_SECRET"):
+        Settings(profile="prod", url_signing_secret="x" * 32, flower_password="y" * 20)
 
 
 def test_dev_allows_local_urls_by_default() -> None:

@@ -1,0 +1,1 @@
+"""The fractal3d dialect (seed 002): files, conversions, thumbnails, AccessTokens."""
