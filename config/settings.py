@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     worker_concurrency_short: int = Field(default=4, ge=1)
     worker_concurrency_long: int = Field(default=2, ge=1)
     worker_max_memory_kib: int = Field(default=2 * 1024 * 1024, gt=0)
+    # Hard cap on one job process's data memory; past it allocations fail and the job
+    # fails as out_of_memory instead of the host swapping or the OOM killer striking. 0: none.
+    job_memory_limit_mib: int = Field(default=4096, ge=0)
 
     log_level: str = "INFO"
 

@@ -27,6 +27,7 @@ class NoopParams(BaseModel):
     fail_attempts: int = Field(
         default=1_000_000, ge=1, description="with fail, fail only the first N attempts"
     )
+    memory_mib: int = Field(default=0, ge=0, le=65536, description="memory to hold while working")
 
 
 def burn_cpu(seconds: float, ctx: JobContext) -> int:
@@ -43,11 +44,14 @@ def burn_cpu(seconds: float, ctx: JobContext) -> int:
 
 
 def run_noop(ctx: JobContext) -> JobOutcome:
-    """Burn `cpu_seconds`, then write the params to `result.json` and return them."""
+    """Hold `memory_mib` and burn `cpu_seconds`, then write the params to `result.json`
+    and return them."""
     params = ctx.params
     assert isinstance(params, NoopParams)
     ctx.progress(0.0, "starting")
+    held = bytearray(params.memory_mib * 1024 * 1024)
     rounds = burn_cpu(params.cpu_seconds, ctx)
+    del held
     if params.fail and ctx.attempt <= params.fail_attempts:
         error = PermanentError if params.fail == "permanent" else RetryableError
         raise error(f"noop asked to fail ({params.fail}) on attempt {ctx.attempt}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import resource
+
 import redis
 
 from config.settings import get_settings
@@ -30,3 +32,15 @@ def forget_inherited() -> None:
     global _redis
     _redis = None
     dispose_engines()
+
+
+def cap_data_memory(limit_mib: int) -> None:
+    """Limit this process's data memory (heap and private mappings) to `limit_mib`;
+    allocations past it raise MemoryError. 0 leaves the process uncapped."""
+    if limit_mib <= 0:
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    limit = limit_mib * 1024 * 1024
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, hard))

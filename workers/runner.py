@@ -84,7 +84,14 @@ def execute(held: Claim, settings: Settings, run_dir: Path, send_event: Any) -> 
                 held, settings, "time_limit_exceeded", f"the job ran past its {limit} s limit"
             )
         except MemoryError:
-            return fail(held, settings, "out_of_memory", "the job needed more memory than allowed")
+            limit = settings.job_memory_limit_mib
+            return fail(
+                held,
+                settings,
+                "out_of_memory",
+                f"the job needed more memory than a job may use ({limit} MiB); "
+                "a smaller input or a simpler model may fit",
+            )
         except Exception as exc:
             log.exception("job %s failed unexpectedly", job.id)
             return fail(held, settings, "internal_error", f"unexpected {type(exc).__name__}: {exc}")

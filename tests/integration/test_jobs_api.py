@@ -150,6 +150,19 @@ def test_soft_time_limit_fails_the_job_clearly(tenant) -> None:
     assert "6 s" in done["error"]["message"]
 
 
+def test_a_job_past_the_memory_cap_fails_clearly_and_the_worker_goes_on(tenant) -> None:
+    greedy = tenant.api.submit(params={"memory_mib": 4096})
+    modest = tenant.api.submit(params={"memory_mib": 256})
+
+    failed = tenant.api.wait_final(greedy["id"])
+    succeeded = tenant.api.wait_final(modest["id"])
+
+    assert failed["state"] == "failed"
+    assert failed["error"]["code"] == "out_of_memory"
+    assert "1536 MiB" in failed["error"]["message"]
+    assert succeeded["state"] == "succeeded"
+
+
 def test_uploaded_file_is_the_jobs_input_and_is_private_to_its_tenant(make_tenant) -> None:
     owner, stranger = make_tenant(), make_tenant()
     payload = bytes(range(256)) * 1000
