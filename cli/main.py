@@ -82,6 +82,19 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    """Revoke an API key, given whole or as `jf_<prefix>`; its AccessTokens stop too."""
+    with session_scope(get_settings().sql_url) as session:
+        try:
+            caller = tenants.revoke_key(session, args.key)
+        except tenants.KeyNotFound:
+            print("no such API key", file=sys.stderr)
+            return 1
+        audit.record(session, "key.revoke", "cli", caller.tenant_id, caller.key_id, None)
+    print(f"revoked {caller.key_id} of tenant {caller.tenant_id}")
+    return 0
+
+
 def cmd_purge(_: argparse.Namespace) -> int:
     """Run the retention purge now (beat runs it every `purge_interval_s`)."""
     from workers.maintenance import purge_expired
@@ -167,6 +180,9 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--tenant", required=True)
     create.add_argument("--json", action="store_true")
     create.set_defaults(func=cmd_keys_create)
+    revoke = keys.add_parser("revoke", help="revoke an API key and the tokens it issued")
+    revoke.add_argument("key", help="the API key, or its first part jf_<prefix>")
+    revoke.set_defaults(func=cmd_keys_revoke)
     aud = sub.add_parser("audit", help="print the audit log")
     aud.add_argument("--tenant")
     aud.add_argument("--limit", type=int, default=100)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import ApiKey, Tenant, new_id
+from storage.models import ApiKey, Tenant, new_id, utcnow
 
 KEY_PREFIX = "jf"
 
@@ -78,3 +78,20 @@ def key_is_live(session: Session, key_id: str) -> bool:
     """True while the API key exists and is not revoked (tokens it issued stay valid)."""
     row = session.get(ApiKey, key_id)
     return row is not None and row.revoked_at is None
+
+
+class KeyNotFound(LookupError):
+    """No API key has this prefix."""
+
+
+def revoke_key(session: Session, presented: str) -> Caller:
+    """Revoke the key given whole or by its prefix (`jf_<prefix>`); AccessTokens it
+    issued stop working with it. `KeyNotFound` if there is no such key."""
+    parts = presented.strip().split("_")
+    prefix = parts[1] if len(parts) >= 2 and parts[0] == KEY_PREFIX else presented.strip()
+    row = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    if row is None:
+        raise KeyNotFound(prefix)
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+    return Caller(tenant_id=row.tenant_id, key_id=row.id)

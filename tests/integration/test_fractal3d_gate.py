@@ -211,3 +211,16 @@ def test_successful_calls_are_audited_and_failures_are_not(
     ]
     assert calls == [("POST /api/files", file_id), ("GET /api/files", file_id)]
     assert {e["actor"][:4] for e in events if e["action"].startswith(("GET", "POST"))} == {"key_"}
+
+
+def test_revoking_a_key_stops_it_and_the_tokens_it_issued(farm: Farm, make_tenant) -> None:  # type: ignore[no-untyped-def]
+    owner = make_tenant()
+    client = Fractal3d(farm.base_url, owner.creds.api_key)
+    reader = token_for(client, ("cabin", "read"))
+    assert reader.get("/files", file_id="file_none").status_code == 404
+
+    prefix = "_".join(owner.creds.api_key.split("_")[:2])
+    assert farm.jobfarm("keys", "revoke", prefix).returncode == 0
+
+    assert client.get("/files", file_id="file_none").status_code == 401
+    assert reader.get("/files", file_id="file_none").status_code == 401
