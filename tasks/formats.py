@@ -31,14 +31,17 @@ class CadFormat(StrEnum):
 
 
 TWO_D = frozenset({CadFormat.DXF, CadFormat.SVG})
-# Formats whose loaders trimesh picks by the name it is given.
-TRIMESH_TYPE = {CadFormat.THREEMF: "3mf", CadFormat.STEP: "step", CadFormat.IGES: "iges"}
+# Formats whose loaders trimesh picks by the name it is given; IGES it has none for
+# (tasks/convert.py hands IGES to cascadio itself).
+TRIMESH_TYPE = {CadFormat.THREEMF: "3mf", CadFormat.STEP: "step"}
 NOT_CAD = {
     b"\x89PNG": "a PNG image",
     b"\xff\xd8\xff": "a JPEG image",
     b"GIF8": "a GIF image",
     b"%PDF": "a PDF document",
 }
+# DXF opens with a SECTION group, after any 999 (comment) groups, e.g. "999\ndxfrw 0.6.3".
+DXF_START = re.compile(rb"^(?:999[ \t]*\r?\n[^\n]*\n\s*)*0[ \t]*\r?\n\s*SECTION")
 OBJ_LINE = re.compile(rb"^\s*(v|vn|vt|f|o|g|s|usemtl|mtllib|l)\s", re.MULTILINE)
 
 
@@ -87,7 +90,7 @@ def _text_format(head: bytes) -> CadFormat | None:
     lowered = text[:4096].lower()
     if text.startswith(b"ISO-10303-21"):
         return CadFormat.STEP
-    if _looks_like_iges(text):
+    if _looks_like_iges(head.removeprefix(b"\xef\xbb\xbf")):
         return CadFormat.IGES
     if text.startswith((b"ply\n", b"ply\r\n")):
         return CadFormat.PLY
@@ -99,7 +102,7 @@ def _text_format(head: bytes) -> CadFormat | None:
         return CadFormat.DAE
     if b"<svg" in lowered:
         return CadFormat.SVG
-    if re.match(rb"^0\s*\r?\n\s*SECTION", text):
+    if DXF_START.match(text):
         return CadFormat.DXF
     if text.startswith(b"{") and _looks_like_gltf(head):
         return CadFormat.GLTF
@@ -108,9 +111,13 @@ def _text_format(head: bytes) -> CadFormat | None:
     return None
 
 
-def _looks_like_iges(text: bytes) -> bool:
-    first = text.split(b"\n", 1)[0].rstrip(b"\r")
-    return len(first) == 80 and first[72:73] == b"S"
+def _looks_like_iges(head: bytes) -> bool:
+    """IGES's first record is 80 columns, "S" in column 73 and its sequence number after.
+
+    Judged on the unstripped head: an empty start section is a record of 72 blanks.
+    """
+    first = head.split(b"\n", 1)[0].rstrip(b"\r")
+    return len(first) == 80 and first[72:73] == b"S" and first[73:].strip().isdigit()
 
 
 def _looks_like_gltf(head: bytes) -> bool:

@@ -1,9 +1,10 @@
-"""Conversion through the farm: upload, convert on a real worker, download the GLB."""
+"""Conversion through the farm: upload, convert on a real worker, download the GLB or SVG."""
 
 from __future__ import annotations
 
 import io
 from pathlib import Path
+from xml.etree import ElementTree
 
 import requests
 import trimesh
@@ -29,6 +30,21 @@ def test_a_step_file_converts_to_a_glb_that_reopens(tenant) -> None:
     mesh = trimesh.load(io.BytesIO(glb), file_type="glb", force="scene").to_mesh()
     assert len(mesh.faces) == done["result"]["triangle_count"] > 0
     assert done["result"]["source_format"] == "step"
+
+
+def test_a_dxf_converts_to_an_svg_that_parses(tenant) -> None:
+    file_id = upload(tenant.api, FIXTURES / "2d" / "wrench.dxf")
+
+    job = tenant.api.submit("convert", input_file_id=file_id, params={"target_format": "e2dx"})
+    done = tenant.api.wait_final(job["id"], 120)
+
+    assert done["state"] == "succeeded", done["error"]
+    [output] = done["outputs"]
+    assert output["name"] == "wrench.svg"
+    svg = ElementTree.fromstring(requests.get(output["url"], timeout=30).content)
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+    assert done["result"]["layers"] == ["SKETCHGEOMETRY(ANSI)"]
+    assert done["result"]["entity_count"] == 39
 
 
 def test_a_png_named_obj_fails_readably_and_the_worker_goes_on(tenant, tmp_path: Path) -> None:

@@ -143,7 +143,12 @@ def test_webhook_url_receives_the_signed_result(client: Fractal3d, tenant) -> No
 
 
 BAD_INPUTS = [
-    *(pytest.param(p.name, p.read_bytes(), id=p.name) for p in sorted(BAD.iterdir())),
+    # bad/busted.STL is a valid model with zeroed normals (see fixtures' NOTICE.md).
+    *(
+        pytest.param(p.name, p.read_bytes(), id=p.name)
+        for p in sorted(BAD.iterdir())
+        if p.name != "busted.STL"
+    ),
     pytest.param(
         "truncated.stl", (FIXTURES / "featuretype.STL").read_bytes()[:5000], id="truncated-stl"
     ),
