@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from tasks.convert import ConvertParams, run_convert
 from tasks.noop import NoopParams, run_noop
+from tasks.thumbnail import ThumbnailParams, run_thumbnail
 from tasks.types import JobFunction
 
 
@@ -28,6 +29,13 @@ KINDS: dict[str, JobKind] = {
         JobKind(name="noop", run=run_noop, queue="cad", params=NoopParams),
         JobKind(
             name="convert", run=run_convert, queue="cad", params=ConvertParams, takes_input=True
+        ),
+        JobKind(
+            name="thumbnail",
+            run=run_thumbnail,
+            queue="render",
+            params=ThumbnailParams,
+            takes_input=True,
         ),
     )
 }

@@ -1,0 +1,238 @@
+"""Thumbnails per second: the farm's own renderer against f3d, on the same files at the
+same size in one run.
+
+Both sides are timed file → PNG (detect and load, render, encode, write), warm: our
+modules imported, f3d's engine created once and reused, and each side given one pass
+over the files before the timed ones. Render-only is timed too: ours from the loaded
+triangles to the image, f3d's first frame after loading. The files are the 3D CAD
+fixtures and a 1.3-million-triangle icosphere (written as a binary STL, which both
+sides read). f3d comes from the `bench` extra (`pip install -e ".[bench]"`) and draws
+offscreen through EGL or OSMesa (Mesa's llvmpipe on a machine without a GPU); when
+it cannot, only our figures are printed.
+
+    python bench/thumbnails.py [--size 256] [--repeat 3] [--out DIR] [--fixtures DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import trimesh
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tasks.formats import TWO_D, detect_format  # noqa: E402
+from tasks.framing import is_z_up  # noqa: E402
+from tasks.thumbnail import ThumbnailParams, draw, load_triangles, run_thumbnail  # noqa: E402
+from tasks.types import JobContext  # noqa: E402
+
+FIXTURES = ROOT / "tests" / "fixtures" / "cad"
+ICOSPHERE_SUBDIVISIONS = 8
+WHITE = "#ffffff"
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Median seconds per thumbnail, file → PNG and render only."""
+
+    total_s: float
+    render_s: float
+
+
+class Renderer:
+    """One side of the comparison."""
+
+    name = ""
+
+    def thumbnail(self, source: Path, out_dir: Path) -> Path:
+        """Draw `source` into a PNG under `out_dir`; returns its path."""
+        raise NotImplementedError
+
+    def render_only_s(self, source: Path) -> float:
+        """Seconds to render `source` once it is loaded."""
+        raise NotImplementedError
+
+
+class Ours(Renderer):
+    name = "ours"
+
+    def __init__(self, size: int) -> None:
+        self.params = ThumbnailParams(width=size, height=size, background=WHITE)
+
+    def thumbnail(self, source: Path, out_dir: Path) -> Path:
+        ctx = JobContext(params=self.params, workdir=out_dir, inputs=(source,))
+        [png] = run_thumbnail(ctx).outputs
+        return png
+
+    def render_only_s(self, source: Path) -> float:
+        fmt = detect_format(source)
+        triangles = load_triangles(source, fmt)
+        start = time.perf_counter()
+        draw(triangles, self.params.width, self.params.height, is_z_up(fmt), WHITE)
+        return time.perf_counter() - start
+
+
+class F3d(Renderer):
+    name = "f3d"
+
+    def __init__(self, engine: Any, size: int) -> None:
+        self.engine = engine
+        engine.window.size = (size, size)
+        engine.options["render.background.color"] = [1.0, 1.0, 1.0]
+
+    def thumbnail(self, source: Path, out_dir: Path) -> Path:
+        out = out_dir / f"{source.stem}.png"
+        self.engine.scene.clear()
+        self.engine.scene.add(str(source))
+        self.engine.window.render_to_image().save(str(out))
+        return out
+
+    def render_only_s(self, source: Path) -> float:
+        self.engine.scene.clear()
+        self.engine.scene.add(str(source))
+        start = time.perf_counter()
+        self.engine.window.render_to_image()
+        return time.perf_counter() - start
+
+
+def f3d_engine() -> tuple[Any, str] | str:
+    """An offscreen f3d engine and how it draws, or why there is none."""
+    try:
+        import f3d
+    except ImportError:
+        return 'f3d is not installed (pip install -e ".[bench]")'
+    f3d.Log.set_verbose_level(f3d.Log.VerboseLevel.QUIET)
+    f3d.Engine.autoload_plugins()
+    tried = []
+    for backend, create in (
+        ("EGL", f3d.Engine.create_egl),
+        ("OSMesa", f3d.Engine.create_osmesa),
+        ("offscreen window", lambda: f3d.Engine.create(True)),
+    ):
+        try:
+            return create(), backend
+        except Exception as exc:
+            tried.append(f"{backend}: {str(exc).strip() or type(exc).__name__}")
+    return "f3d could not draw offscreen (" + "; ".join(tried) + ")"
+
+
+def models(fixtures: Path, scratch: Path) -> list[Path]:
+    """The 3D fixtures, then the icosphere written as a binary STL."""
+    found = [
+        p
+        for p in sorted(fixtures.iterdir())
+        if p.is_file() and p.suffix.lower() != ".md" and detect_format(p) not in TWO_D
+    ]
+    sphere = scratch / f"icosphere{ICOSPHERE_SUBDIVISIONS}.stl"
+    trimesh.creation.icosphere(subdivisions=ICOSPHERE_SUBDIVISIONS).export(sphere)
+    return [*found, sphere]
+
+
+def timings(renderer: Renderer, files: list[Path], repeat: int, out_dir: Path) -> list[Timing]:
+    """Median file → PNG and render-only seconds per file, after a warm-up pass."""
+    for source in files:
+        renderer.thumbnail(source, out_dir).rename(out_dir / f"{source.name}.png")
+    return [
+        Timing(
+            total_s=statistics.median(
+                _seconds(renderer.thumbnail, source, out_dir) for _ in range(repeat)
+            ),
+            render_s=statistics.median(renderer.render_only_s(source) for _ in range(repeat)),
+        )
+        for source in files
+    ]
+
+
+def _seconds(work: Callable[[Path, Path], Path], source: Path, out_dir: Path) -> float:
+    start = time.perf_counter()
+    png = work(source, out_dir)
+    seconds = time.perf_counter() - start
+    png.unlink()
+    return seconds
+
+
+def report(files: list[Path], results: dict[str, list[Timing]]) -> None:
+    """Per file: thumbnails/s, ms file → PNG and ms render only for each side, and the
+    ratio of ours to f3d's thumbnails/s; then totals, file → PNG and render only."""
+    names = list(results)
+    compared = "f3d" in results
+    header = f"{'file':28}{'tris':>9}" + "".join(
+        f"{name + ' /s':>11}{name + ' ms':>9}{'render':>8}" for name in names
+    )
+    print(header + (f"{'ours/f3d':>10}" if compared else ""))
+    for i, source in enumerate(files):
+        row = f"{source.name[:27]:28}{_triangles(source):>9}"
+        for name in names:
+            t = results[name][i]
+            row += f"{1 / t.total_s:>11.1f}{t.total_s * 1000:>9.1f}{t.render_s * 1000:>8.1f}"
+        if compared:
+            row += f"{results['f3d'][i].total_s / results['ours'][i].total_s:>10.2f}"
+        print(row)
+    groups = {
+        "fixtures": slice(0, len(files) - 1),
+        "icosphere": slice(len(files) - 1, None),
+        "all": slice(None),
+    }
+    for what in ("total_s", "render_s"):
+        label = "file → PNG" if what == "total_s" else "render only"
+        print(f"thumbnails/s, {label}:")
+        for group, part in groups.items():
+            rates = {name: _rate(results[name][part], what) for name in names}
+            line = f"  {group:35}" + "".join(f"{rates[name]:>11.1f}{'':>17}" for name in names)
+            if compared:
+                line += f"{rates['ours'] / rates['f3d']:>10.2f}"
+            print(line)
+
+
+def _rate(part: list[Timing], what: str) -> float:
+    return len(part) / sum(getattr(t, what) for t in part)
+
+
+def _triangles(source: Path) -> int:
+    return len(load_triangles(source, detect_format(source)))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--size", type=int, default=256, help="thumbnail side, pixels")
+    parser.add_argument("--repeat", type=int, default=3, help="timed passes per file")
+    parser.add_argument("--out", type=Path, help="keep both sides' PNGs here")
+    parser.add_argument("--fixtures", type=Path, default=FIXTURES, help="folder of models")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="jobfarm-thumbs-") as tmp:
+        scratch = Path(tmp)
+        files = models(args.fixtures, scratch)
+        results = {"ours": side_timings(Ours(args.size), files, args, scratch)}
+        # Created only now: the engine's threads must not share the processor with ours.
+        engine = f3d_engine()
+        if isinstance(engine, str):
+            print(f"{engine}; comparison skipped")
+        else:
+            print(f"f3d draws offscreen through {engine[1]}")
+            results["f3d"] = side_timings(F3d(engine[0], args.size), files, args, scratch)
+        print(f"thumbnails at {args.size}×{args.size}, median of {args.repeat}, file → PNG (ms)")
+        report(files, results)
+    if args.out:
+        print(f"PNGs in {args.out}/ours and {args.out}/f3d")
+
+
+def side_timings(
+    side: Renderer, files: list[Path], args: argparse.Namespace, scratch: Path
+) -> list[Timing]:
+    out_dir = (args.out or scratch) / side.name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return timings(side, files, args.repeat, out_dir)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""A model as plain triangles to draw: each triangle's corners, placed in the world, and
+its colour. Made from a loaded scene, or read straight from a binary STL's bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import trimesh
+from trimesh.visual import ColorVisuals, TextureVisuals
+
+from tasks.errors import InvalidInput
+from tasks.formats import STL_HEADER_BYTES, STL_TRIANGLE_BYTES
+
+# A neutral blue-grey for models that carry no colour of their own.
+PRODUCT_GREY = (172, 182, 196)
+STL_RECORD = np.dtype([("normal", "<f4", 3), ("corners", "<f4", (3, 3)), ("attributes", "<u2")])
+
+
+@dataclass(frozen=True)
+class Triangles:
+    """`corners` (n, 3, 3): each triangle's corners in world space; `colours` (n, 3):
+    each one's sRGB colour."""
+
+    corners: npt.NDArray[np.float32]
+    colours: npt.NDArray[np.uint8]
+
+    def __len__(self) -> int:
+        return len(self.corners)
+
+
+def is_binary_stl(source: Path) -> bool:
+    """Whether the file's size is exactly that of a binary STL with the triangle count
+    its header states."""
+    size = source.stat().st_size
+    if size < STL_HEADER_BYTES:
+        return False
+    with source.open("rb") as f:
+        count = int.from_bytes(f.read(STL_HEADER_BYTES)[80:], "little")
+    return size == STL_HEADER_BYTES + STL_TRIANGLE_BYTES * count
+
+
+def read_binary_stl(source: Path) -> Triangles:
+    """A binary STL's triangles as they are stored (no vertex merging, which drawing
+    does not need); `InvalidInput` if it holds none, or coordinates that are not finite."""
+    records = np.fromfile(source, dtype=STL_RECORD, offset=STL_HEADER_BYTES)
+    if len(records) == 0:
+        raise InvalidInput("the stl file holds no triangles")
+    corners = np.ascontiguousarray(records["corners"])
+    if not np.isfinite(corners).all():
+        raise InvalidInput("the stl file has vertices that are not finite numbers")
+    return Triangles(corners, _uniform(PRODUCT_GREY, len(corners)))
+
+
+def from_scene(scene: trimesh.Scene) -> Triangles:
+    """Every mesh instance of the scene, placed by its transform, with its colours."""
+    corners, colours = [], []
+    for node in scene.graph.nodes_geometry:
+        transform, name = scene.graph[node]
+        mesh = scene.geometry[name]
+        if isinstance(mesh, trimesh.Trimesh) and len(mesh.faces):
+            placed = mesh.vertices @ transform[:3, :3].T + transform[:3, 3]
+            corners.append(placed[mesh.faces])
+            colours.append(face_colours(mesh))
+    stacked = np.concatenate(corners)
+    # Centred in double precision, so that float32 keeps the detail of a model far from
+    # its origin.
+    low, high = stacked.min(axis=(0, 1)), stacked.max(axis=(0, 1))
+    return Triangles((stacked - (low + high) / 2).astype(np.float32), np.concatenate(colours))
+
+
+def face_colours(mesh: trimesh.Trimesh) -> npt.NDArray[np.uint8]:
+    """The mesh's colour per face: its own (face or vertex colours, a texture sampled at
+    the vertices, a material's colour) or else `PRODUCT_GREY`."""
+    visual = mesh.visual
+    count = len(mesh.faces)
+    if isinstance(visual, TextureVisuals):
+        visual = visual.to_color()
+    if not isinstance(visual, ColorVisuals) or visual.kind is None:
+        return _uniform(PRODUCT_GREY, count)
+    if visual.kind == "face":
+        return np.asarray(visual.face_colors)[:, :3]
+    per_vertex = np.asarray(visual.vertex_colors)
+    if per_vertex.ndim == 1:  # one colour for the whole mesh
+        return _uniform(per_vertex[:3], count)
+    return per_vertex[mesh.faces, :3].mean(axis=1).astype(np.uint8)
+
+
+def _uniform(colour: npt.ArrayLike, count: int) -> npt.NDArray[np.uint8]:
+    return np.broadcast_to(np.asarray(colour, dtype=np.uint8), (count, 3))

@@ -1,0 +1,323 @@
+"""Thumbnails as plain functions: framing and rasterising as tables, then the job on the
+real fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trimesh
+from PIL import Image
+from pydantic import ValidationError
+
+from tasks.errors import InvalidInput, UnsupportedFormat
+from tasks.formats import CadFormat, detect_format
+from tasks.framing import frame, is_z_up, supersampling, view_rotation
+from tasks.render import rasterise
+from tasks.shading import shade
+from tasks.thumbnail import ThumbnailParams, run_thumbnail
+from tasks.triangles import PRODUCT_GREY, read_binary_stl
+from tasks.types import JobContext, JobOutcome
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "cad"
+MODELS = sorted(
+    p
+    for p in FIXTURES.glob("*.*")
+    if p.suffix.lower() != ".md" and detect_format(p) not in {CadFormat.DXF, CadFormat.SVG}
+)
+SIZES = [(64, 64), (256, 256), (800, 600)]
+WHITE = (255, 255, 255)
+
+
+def thumbnail(source: Path, tmp_path: Path, **params: object) -> JobOutcome:
+    return run_thumbnail(
+        JobContext(
+            params=ThumbnailParams.model_validate(params), workdir=tmp_path, inputs=(source,)
+        )
+    )
+
+
+def silhouette(image: Image.Image, background: tuple[int, ...]) -> np.ndarray:
+    pixels = np.asarray(image.convert("RGB")).astype(int)
+    return np.abs(pixels - np.array(background)).sum(axis=2) > 24
+
+
+# Framing
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "width", "height", "scale"),
+    [
+        ((-1, -1), (1, 1), 100, 100, 44.0),
+        ((-1, -1), (1, 1), 800, 600, 264.0),
+        ((-1, -1), (1, 1), 600, 800, 264.0),
+        ((0, 0), (4, 1), 100, 100, 22.0),
+        ((0, 0), (1, 4), 100, 100, 22.0),
+        ((0, 0), (1, 1), 1, 2048, 0.88),
+        ((5, 5), (5, 7), 100, 100, 44.0),
+        ((3, 3), (3, 3), 100, 100, 1.0),
+    ],
+)
+def test_framing_fits_the_box_with_a_margin_whatever_the_aspect(
+    low: tuple[float, float],
+    high: tuple[float, float],
+    width: int,
+    height: int,
+    scale: float,
+) -> None:
+    framing = frame(low, high, width, height, margin=0.06)
+
+    assert framing.scale == pytest.approx(scale)
+    assert (framing.centre_x, framing.centre_y) == pytest.approx(
+        ((low[0] + high[0]) / 2, (low[1] + high[1]) / 2)
+    )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "z_up"),
+    [
+        (CadFormat.STL, True),
+        (CadFormat.THREEMF, True),
+        (CadFormat.STEP, True),
+        (CadFormat.IGES, True),
+        (CadFormat.GLB, False),
+        (CadFormat.GLTF, False),
+        (CadFormat.OBJ, False),
+        (CadFormat.PLY, False),
+        (CadFormat.DAE, False),
+        (CadFormat.OFF, False),
+    ],
+)
+def test_up_axis_follows_the_format_convention(fmt: CadFormat, z_up: bool) -> None:
+    assert is_z_up(fmt) is z_up
+
+
+@pytest.mark.parametrize(
+    ("z_up", "up", "front_right_top"),
+    [(True, (0, 0, 1), (1, -1, 1)), (False, (0, 1, 0), (1, 1, 1))],
+)
+def test_the_camera_looks_down_on_the_front_right_corner(
+    z_up: bool, up: tuple[int, ...], front_right_top: tuple[int, ...]
+) -> None:
+    rotation = view_rotation(z_up)
+    corners = np.array(np.meshgrid([-1, 1], [-1, 1], [-1, 1])).reshape(3, -1).T
+
+    assert rotation @ rotation.T == pytest.approx(np.eye(3))
+    assert np.linalg.det(rotation) == pytest.approx(1.0)
+    assert (rotation @ up)[1] > 0.8  # the world's up is up on screen, seen from 30° above
+    nearest = corners[np.argmax((corners @ rotation.T)[:, 2])]
+    assert tuple(nearest) == front_right_top
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "factor"),
+    [(1, 1, 3), (64, 64, 3), (170, 170, 3), (256, 256, 2), (800, 600, 2), (2048, 2048, 2)],
+)
+def test_supersampling_is_finer_for_small_thumbnails_and_capped_for_large(
+    width: int, height: int, factor: int
+) -> None:
+    assert supersampling(width, height) == factor
+    assert width * height * factor**2 <= 4096 * 4096
+
+
+# Rasterising
+
+
+def draw_samples(triangles: list[list[tuple[float, float, float]]], size: int = 4) -> np.ndarray:
+    corners = np.array(triangles, dtype=np.float32)
+    x, y, z = (np.ascontiguousarray(corners[:, :, i]) for i in range(3))
+    return rasterise(x, y, z, size, size).reshape(size, size)
+
+
+SQUARE = [[(1, 1, 0.5), (3, 1, 0.5), (3, 3, 0.5)], [(1, 1, 0.5), (3, 3, 0.5), (1, 3, 0.5)]]
+
+
+@pytest.mark.parametrize("flip", [False, True], ids=["one winding", "the other"])
+def test_two_triangles_cover_exactly_the_sample_centres_inside_their_square(flip: bool) -> None:
+    triangles = [t[::-1] if flip else t for t in SQUARE]
+
+    covered = draw_samples(triangles) < 2
+
+    assert covered.tolist() == [
+        [False, False, False, False],
+        [False, True, True, False],
+        [False, True, True, False],
+        [False, False, False, False],
+    ]
+
+
+@pytest.mark.parametrize("near_first", [True, False])
+def test_the_nearer_triangle_wins_whatever_the_order(near_first: bool) -> None:
+    near = [(0, 0, 0.2), (4, 0, 0.2), (0, 4, 0.2)]
+    far = [(0, 0, 0.8), (4, 0, 0.8), (0, 4, 0.8)]
+    triangles = [near, far] if near_first else [far, near]
+
+    nearest = draw_samples(triangles)
+
+    assert nearest[0, 0] == (0 if near_first else 1)
+
+
+@pytest.mark.parametrize(
+    ("triangle", "drawn"),
+    [
+        ([(1.4, 1.4, 0), (1.7, 1.4, 0), (1.4, 1.7, 0)], True),  # tiny, over a sample centre
+        ([(1.6, 1.6, 0), (1.9, 1.6, 0), (1.6, 1.9, 0)], False),  # tiny, between centres
+        ([(0, 0, 0), (4, 0, 0), (4, 0, 0)], False),  # no area
+        ([(-9, -9, 0), (-5, -9, 0), (-9, -5, 0)], False),  # off the picture
+    ],
+)
+def test_small_and_stray_triangles(triangle: list[tuple[float, ...]], drawn: bool) -> None:
+    assert (draw_samples([triangle]) == 0).any() == drawn
+
+
+def test_a_triangle_larger_than_the_picture_covers_it_all() -> None:
+    assert (draw_samples([[(-50, -50, 0.5), (90, -50, 0.5), (-50, 90, 0.5)]]) == 0).all()
+
+
+def test_lighting_is_two_sided_and_favours_the_key_light() -> None:
+    base = np.array([PRODUCT_GREY] * 4, dtype=np.uint8)
+    normals = np.array([[0, 0, 1], [0, 0, -1], [-0.45, 0.65, 0.62], [0, 0, 0]], np.float32)
+
+    lit = shade(normals, base).astype(int)
+
+    assert lit[0].tolist() == lit[1].tolist()
+    assert lit[2].sum() > lit[0].sum()
+    assert (lit[3] > 0).all()
+
+
+# The job
+
+
+@pytest.mark.parametrize(("width", "height"), SIZES, ids=lambda v: str(v))
+@pytest.mark.parametrize("source", MODELS, ids=lambda p: p.name)
+def test_every_3d_fixture_makes_a_centred_thumbnail_of_the_requested_size(
+    source: Path, width: int, height: int, tmp_path: Path
+) -> None:
+    outcome = thumbnail(source, tmp_path, width=width, height=height)
+
+    [png] = outcome.outputs
+    assert png.name == f"{source.stem}.png"
+    image = Image.open(png)
+    assert image.size == (width, height)
+    shape = silhouette(image, WHITE)
+    assert shape.mean() > 0.05
+    rows, cols = np.flatnonzero(shape.any(axis=1)), np.flatnonzero(shape.any(axis=0))
+    centre_x, centre_y = (cols[0] + cols[-1] + 1) / 2, (rows[0] + rows[-1] + 1) / 2
+    assert abs(centre_x - width / 2) <= 0.03 * width + 1
+    assert abs(centre_y - height / 2) <= 0.03 * height + 1
+
+
+def test_the_result_describes_the_thumbnail(tmp_path: Path) -> None:
+    outcome = thumbnail(FIXTURES / "Duck.glb", tmp_path, width=120, height=90)
+
+    assert outcome.result == {
+        "width": 120,
+        "height": 90,
+        "triangle_count": 4212,
+        "source_format": "glb",
+    }
+
+
+def test_progress_is_reported_at_each_stage(tmp_path: Path) -> None:
+    stages: list[str] = []
+    params = ThumbnailParams(width=32, height=32)
+    ctx = JobContext(
+        params=params,
+        workdir=tmp_path,
+        inputs=(FIXTURES / "ballA.off",),
+        progress=lambda completion, stage: stages.append(stage),
+    )
+
+    run_thumbnail(ctx)
+
+    assert stages == ["detected", "loaded", "rendered", "written"]
+
+
+def test_the_background_colour_is_honoured(tmp_path: Path) -> None:
+    [png] = thumbnail(
+        FIXTURES / "bunny.ply", tmp_path, width=64, height=64, background="#102030"
+    ).outputs
+
+    image = Image.open(png)
+    assert image.mode == "RGB"
+    assert image.getpixel((0, 0)) == (16, 32, 48)
+    assert silhouette(image, (16, 32, 48)).mean() > 0.05
+
+
+def test_a_transparent_background_has_alpha_zero_around_an_opaque_model(tmp_path: Path) -> None:
+    [png] = thumbnail(
+        FIXTURES / "featuretype.STL", tmp_path, width=64, height=64, background="transparent"
+    ).outputs
+
+    alpha = np.asarray(Image.open(png))[:, :, 3]
+    assert Image.open(png).mode == "RGBA"
+    assert alpha[0, 0] == 0
+    assert (alpha == 255).mean() > 0.05
+
+
+@pytest.mark.parametrize(("width", "height"), [(1, 1), (1, 2048), (2048, 1)])
+def test_extreme_shapes_work(width: int, height: int, tmp_path: Path) -> None:
+    [png] = thumbnail(FIXTURES / "20mm-xyz-cube.stl", tmp_path, width=width, height=height).outputs
+
+    assert Image.open(png).size == (width, height)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"width": 0, "height": 64},
+        {"width": 2049, "height": 64},
+        {"width": 64, "height": 0},
+        {"width": 64},
+        {"width": 64, "height": 64, "background": "white"},
+        {"width": 64, "height": 64, "background": "#12345"},
+    ],
+)
+def test_params_out_of_range_are_refused(params: dict[str, object]) -> None:
+    with pytest.raises(ValidationError):
+        ThumbnailParams.model_validate(params)
+
+
+@pytest.mark.parametrize("name", ["2d/cycloidal.dxf", "2d/polygon.svg"])
+def test_a_2d_drawing_is_refused(name: str, tmp_path: Path) -> None:
+    with pytest.raises(UnsupportedFormat, match="3D models only"):
+        thumbnail(FIXTURES / name, tmp_path, width=64, height=64)
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("bad/empty.stl", "no triangles"),
+        ("bad/ply_empty_header.ply", "no triangles"),
+        ("bad/notenoughindices.obj", "fewer than three vertices"),
+    ],
+)
+def test_bad_fixtures_fail_with_a_readable_reason(name: str, reason: str, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match=reason):
+        thumbnail(FIXTURES / name, tmp_path, width=64, height=64)
+
+
+def test_a_binary_stl_is_read_directly_with_every_triangle() -> None:
+    source = FIXTURES / "featuretype.STL"
+
+    direct = read_binary_stl(source)
+
+    reference = trimesh.load(source, process=False)
+    assert direct.corners.tolist() == reference.triangles.astype(np.float32).tolist()
+
+
+@pytest.mark.parametrize(
+    ("count", "value", "reason"),
+    [(0, 0.0, "no triangles"), (1, float("nan"), "not finite")],
+)
+def test_a_binary_stl_with_nothing_to_draw_is_refused(
+    count: int, value: float, reason: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "part.stl"
+    record = np.zeros(count, dtype=[("n", "<f4", 3), ("v", "<f4", 9), ("a", "<u2")])
+    record["v"] = value
+    source.write_bytes(bytes(80) + count.to_bytes(4, "little") + record.tobytes())
+
+    with pytest.raises(InvalidInput, match=reason):
+        thumbnail(source, tmp_path, width=64, height=64)
