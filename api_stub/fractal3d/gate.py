@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,7 +39,12 @@ class Gate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        principal = await run_in_threadpool(self._identify, Headers(scope=scope))
+        try:
+            principal = await run_in_threadpool(self._identify, Headers(scope=scope))
+        except OperationalError as exc:
+            log.warning("database unavailable: %s", exc.orig)
+            await self._unavailable(scope, receive, send)
+            return
         state = scope.setdefault("state", {})
         state["principal"] = principal
         client_ip = scope["client"][0] if scope.get("client") else "unknown"
@@ -77,6 +83,14 @@ class Gate:
         retry_after = max(1, int(1 / verdict.limit.per_s + 0.999))
         headers = {**verdict.headers(), "Retry-After": str(retry_after)}
         await JSONResponse(body, status_code=429, headers=headers)(scope, receive, send)
+
+    async def _unavailable(self, scope: Scope, receive: Receive, send: Send) -> None:
+        body = {
+            "message": "the service is briefly unavailable; try again shortly",
+            "type": ErrorType.SERVICE_UNAVAILABLE.value,
+        }
+        headers = {"Retry-After": "5"}
+        await JSONResponse(body, status_code=503, headers=headers)(scope, receive, send)
 
     async def _unauthorized(
         self, verdict: Verdict | None, scope: Scope, receive: Receive, send: Send
