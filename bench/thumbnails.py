@@ -32,7 +32,14 @@ sys.path.insert(0, str(ROOT))
 
 from tasks.formats import TWO_D, detect_format  # noqa: E402
 from tasks.framing import is_z_up  # noqa: E402
-from tasks.thumbnail import ThumbnailParams, draw, load_triangles, run_thumbnail  # noqa: E402
+from tasks.thumbnail import (  # noqa: E402
+    ThumbnailParams,
+    draw,
+    load_triangles,
+    run_thumbnail,
+    thumbnail_tessellation,
+)
+from tasks.triangles import Triangles  # noqa: E402
 from tasks.types import JobContext  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "cad"
@@ -75,7 +82,7 @@ class Ours(Renderer):
 
     def render_only_s(self, source: Path) -> float:
         fmt = detect_format(source)
-        triangles = load_triangles(source, fmt)
+        triangles = _thumbnail_triangles(source, self.params.width)
         start = time.perf_counter()
         draw(triangles, self.params.width, self.params.height, is_z_up(fmt), WHITE)
         return time.perf_counter() - start
@@ -160,9 +167,10 @@ def _seconds(work: Callable[[Path, Path], Path], source: Path, out_dir: Path) ->
     return seconds
 
 
-def report(files: list[Path], results: dict[str, list[Timing]]) -> None:
-    """Per file: thumbnails/s, ms file → PNG and ms render only for each side, and the
-    ratio of ours to f3d's thumbnails/s; then totals, file → PNG and render only."""
+def report(files: list[Path], results: dict[str, list[Timing]], size: int) -> None:
+    """Per file: our triangles at `size`, thumbnails/s, ms file → PNG and ms render only
+    for each side, and the ratio of ours to f3d's thumbnails/s; then totals, file → PNG
+    and render only."""
     names = list(results)
     compared = "f3d" in results
     header = f"{'file':28}{'tris':>9}" + "".join(
@@ -170,7 +178,7 @@ def report(files: list[Path], results: dict[str, list[Timing]]) -> None:
     )
     print(header + (f"{'ours/f3d':>10}" if compared else ""))
     for i, source in enumerate(files):
-        row = f"{source.name[:27]:28}{_triangles(source):>9}"
+        row = f"{source.name[:27]:28}{len(_thumbnail_triangles(source, size)):>9}"
         for name in names:
             t = results[name][i]
             row += f"{1 / t.total_s:>11.1f}{t.total_s * 1000:>9.1f}{t.render_s * 1000:>8.1f}"
@@ -197,8 +205,9 @@ def _rate(part: list[Timing], what: str) -> float:
     return len(part) / sum(getattr(t, what) for t in part)
 
 
-def _triangles(source: Path) -> int:
-    return len(load_triangles(source, detect_format(source)))
+def _thumbnail_triangles(source: Path, size: int) -> Triangles:
+    """The triangles a `size`×`size` thumbnail draws (STEP and IGES meshed for that size)."""
+    return load_triangles(source, detect_format(source), thumbnail_tessellation(size, size))
 
 
 def main() -> None:
@@ -221,7 +230,7 @@ def main() -> None:
             print(f"f3d draws offscreen through {engine[1]}")
             results["f3d"] = side_timings(F3d(engine[0], args.size), files, args, scratch)
         print(f"thumbnails at {args.size}×{args.size}, median of {args.repeat}, file → PNG (ms)")
-        report(files, results)
+        report(files, results, args.size)
     if args.out:
         print(f"PNGs in {args.out}/ours and {args.out}/f3d")
 

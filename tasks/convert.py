@@ -6,6 +6,7 @@ entities, layers, curve length and closed area for a drawing."""
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +23,20 @@ from tasks.types import JobContext, JobOutcome
 # Bytes of an OBJ file: anything up to space is a blank between tokens.
 SPACE, TAB, NEWLINE, FACE = 32, 9, 10, ord("f")
 TargetFormat = Literal["e3dx", "e2dx"]
+
+
+@dataclass(frozen=True)
+class Tessellation:
+    """How finely OpenCASCADE meshes the surfaces of a STEP or IGES model.
+
+    `linear`: how far a triangle may stray from the surface; a length in the model's
+    units or, when `relative`, a fraction of the size of each edge and face meshed.
+    `angular_rad`: how far apart, in radians, the normals of neighbouring facets may turn.
+    """
+
+    linear: float
+    angular_rad: float = 0.5
+    relative: bool = False
 
 
 class ConvertParams(BaseModel):
@@ -83,12 +98,18 @@ def convert_drawing(ctx: JobContext, source: Path, fmt: CadFormat) -> JobOutcome
     return JobOutcome(result=metadata, outputs=(out,))
 
 
-def load_scene(source: Path, fmt: CadFormat) -> trimesh.Scene:
-    """The model as a scene of triangle meshes; `InvalidInput` with the reason if it won't load."""
+def load_scene(
+    source: Path, fmt: CadFormat, tessellation: Tessellation | None = None
+) -> trimesh.Scene:
+    """The model as a scene of triangle meshes; `InvalidInput` with the reason if it won't load.
+
+    `tessellation` sets how finely a STEP or IGES model is meshed (other formats hold
+    their triangles already); None meshes it as finely as a conversion does.
+    """
     if fmt is CadFormat.OBJ:
         check_obj_faces(source)
     try:
-        loaded = load_iges(source) if fmt is CadFormat.IGES else _trimesh_scene(source, fmt)
+        loaded = _read_scene(source, fmt, tessellation)
     except JobError:
         raise
     except Exception as exc:
@@ -101,26 +122,61 @@ def load_scene(source: Path, fmt: CadFormat) -> trimesh.Scene:
     return loaded
 
 
+def _read_scene(source: Path, fmt: CadFormat, tessellation: Tessellation | None) -> trimesh.Scene:
+    if fmt is CadFormat.IGES:
+        return load_iges(source, tessellation)
+    if fmt is CadFormat.STEP and tessellation is not None:
+        # trimesh's STEP reader would mesh through cascadio too, via temporary files.
+        return _opencascade_scene(source, "step", tessellation)
+    return _trimesh_scene(source, fmt)
+
+
 def _trimesh_scene(source: Path, fmt: CadFormat) -> trimesh.Scene:
     loaded = trimesh.load(source, file_type=TRIMESH_TYPE.get(fmt, fmt.value), force="scene")
     assert isinstance(loaded, trimesh.Scene)  # force="scene"
     return loaded
 
 
-def load_iges(source: Path) -> trimesh.Scene:
-    """An IGES file meshed by OpenCASCADE (cascadio), which trimesh does not wire for IGES.
+def load_iges(source: Path, tessellation: Tessellation | None = None) -> trimesh.Scene:
+    """An IGES file meshed by OpenCASCADE (cascadio), which trimesh does not wire for IGES;
+    `tessellation` as in `load_scene`.
 
     OpenCASCADE hands IGES geometry over in millimetres whatever the file's own unit
     (an inch and a millimetre IGES of one part give the same coordinates), so the
     scene is tagged millimetres.
     """
-    glb = cascadio.load(source.read_bytes(), file_type="iges")
-    if not glb:
-        raise InvalidInput("the iges file could not be read: OpenCASCADE found no shapes in it")
-    scene = trimesh.load(io.BytesIO(glb), file_type="glb", force="scene")
-    assert isinstance(scene, trimesh.Scene)  # force="scene"
+    scene = _opencascade_scene(source, "iges", tessellation)
     scene.units = "millimeters"
     return scene
+
+
+def _opencascade_scene(
+    source: Path, file_type: Literal["step", "iges"], tessellation: Tessellation | None
+) -> trimesh.Scene:
+    """The model meshed by cascadio, with its own default tolerances when `tessellation`
+    is None; `InvalidInput` if OpenCASCADE finds no shapes."""
+    glb = _opencascade_glb(source.read_bytes(), file_type, tessellation)
+    if not glb:
+        raise InvalidInput(
+            f"the {file_type} file could not be read: OpenCASCADE found no shapes in it"
+        )
+    scene = trimesh.load(io.BytesIO(glb), file_type="glb", force="scene")
+    assert isinstance(scene, trimesh.Scene)  # force="scene"
+    return scene
+
+
+def _opencascade_glb(
+    data: bytes, file_type: Literal["step", "iges"], tessellation: Tessellation | None
+) -> bytes:
+    if tessellation is None:
+        return cascadio.load(data, file_type=file_type)
+    return cascadio.load(
+        data,
+        file_type=file_type,
+        tol_linear=tessellation.linear,
+        tol_angular=tessellation.angular_rad,
+        tol_relative=tessellation.relative,
+    )
 
 
 def check_obj_faces(source: Path) -> None:

@@ -11,17 +11,23 @@ import numpy.typing as npt
 from PIL import Image
 from pydantic import BaseModel, Field
 
-from tasks.convert import load_scene
+from tasks.convert import Tessellation, load_scene
 from tasks.errors import InvalidInput, UnsupportedFormat
 from tasks.formats import TWO_D, CadFormat, detect_format
 from tasks.framing import frame, is_z_up, supersampling, view_rotation
+from tasks.mesh_readers import read_simple_mesh
 from tasks.render import rasterise
 from tasks.shading import shade
-from tasks.triangles import Triangles, from_scene, is_binary_stl, read_binary_stl
+from tasks.triangles import Triangles, from_indexed, from_scene, is_binary_stl, read_binary_stl
 from tasks.types import JobContext, JobOutcome
 
 Side = Annotated[int, Field(ge=1, le=2048, description="pixels")]
 TRANSPARENT = "transparent"
+# How far, in pixels of the thumbnail, a STEP or IGES model's mesh may stray from its
+# surfaces: under half a pixel, the coarsest at which holes and fillets (drawn with flat
+# facets) show no banding at 800×600. Capped for tiny thumbnails.
+SURFACE_DEVIATION_PX = 0.4
+MAX_RELATIVE_DEVIATION = 0.01
 
 
 class ThumbnailParams(BaseModel):
@@ -49,7 +55,7 @@ def run_thumbnail(ctx: JobContext) -> JobOutcome:
             f"thumbnails are made of 3D models only, and this is a 2D drawing ({fmt})"
         )
     ctx.progress(5, "detected")
-    triangles = load_triangles(source, fmt)
+    triangles = load_triangles(source, fmt, thumbnail_tessellation(params.width, params.height))
     ctx.progress(40, "loaded")
     image = draw(triangles, params.width, params.height, is_z_up(fmt), params.background)
     ctx.progress(90, "rendered")
@@ -65,12 +71,32 @@ def run_thumbnail(ctx: JobContext) -> JobOutcome:
     return JobOutcome(result=result, outputs=(out,))
 
 
-def load_triangles(source: Path, fmt: CadFormat) -> Triangles:
-    """The model's triangles. A binary STL is read directly, many times faster than
-    through a scene; everything else goes through `load_scene` and its checks."""
+def load_triangles(
+    source: Path, fmt: CadFormat, tessellation: Tessellation | None = None
+) -> Triangles:
+    """The model's triangles, a STEP or IGES model meshed as `tessellation` says (None:
+    as finely as a conversion). A binary STL, and a PLY or OFF of the plainest layout,
+    are read directly, many times faster than through a scene; everything else goes
+    through `load_scene` and its checks."""
     if fmt is CadFormat.STL and is_binary_stl(source):
         return read_binary_stl(source)
-    return from_scene(load_scene(source, fmt))
+    mesh = read_simple_mesh(source, fmt)
+    if mesh is not None:
+        return from_indexed(mesh.vertices, mesh.faces)
+    return from_scene(load_scene(source, fmt, tessellation))
+
+
+def thumbnail_tessellation(width: int, height: int) -> Tessellation:
+    """How finely to mesh a STEP or IGES model for a `width`×`height` thumbnail: finer
+    for larger pictures, so that no facet strays more than about `SURFACE_DEVIATION_PX`
+    from the surface.
+
+    The tolerance is relative: OpenCASCADE then allows each edge and face to stray a
+    fraction of its own size, scaled by at most 2 for small edges, and so never more than
+    half that fraction of the model's size, which the picture's longer side shows.
+    """
+    fraction = 2 * SURFACE_DEVIATION_PX / max(width, height)
+    return Tessellation(linear=min(fraction, MAX_RELATIVE_DEVIATION), relative=True)
 
 
 def draw(triangles: Triangles, width: int, height: int, z_up: bool, background: str) -> Image.Image:

@@ -1,5 +1,6 @@
 """A model as plain triangles to draw: each triangle's corners, placed in the world, and
-its colour. Made from a loaded scene, or read straight from a binary STL's bytes."""
+its colour. Made from a loaded scene or an uncoloured indexed mesh, or read straight from
+a binary STL's bytes."""
 
 from __future__ import annotations
 
@@ -64,11 +65,19 @@ def from_scene(scene: trimesh.Scene) -> Triangles:
             placed = mesh.vertices @ transform[:3, :3].T + transform[:3, 3]
             corners.append(placed[mesh.faces])
             colours.append(face_colours(mesh))
-    stacked = np.concatenate(corners)
+    return Triangles(_centred(np.concatenate(corners)), np.concatenate(colours))
+
+
+def from_indexed(vertices: npt.NDArray[np.float64], faces: npt.NDArray[np.int64]) -> Triangles:
+    """The triangles of a mesh that carries no colour: `faces` (n, 3) index `vertices`."""
+    return Triangles(_centred(vertices[faces]), _uniform(PRODUCT_GREY, len(faces)))
+
+
+def _centred(corners: npt.NDArray[np.float64]) -> npt.NDArray[np.float32]:
     # Centred in double precision, so that float32 keeps the detail of a model far from
     # its origin.
-    low, high = stacked.min(axis=(0, 1)), stacked.max(axis=(0, 1))
-    return Triangles((stacked - (low + high) / 2).astype(np.float32), np.concatenate(colours))
+    low, high = corners.min(axis=(0, 1)), corners.max(axis=(0, 1))
+    return (corners - (low + high) / 2).astype(np.float32)
 
 
 def face_colours(mesh: trimesh.Trimesh) -> npt.NDArray[np.uint8]:

@@ -12,8 +12,10 @@ import trimesh
 from tasks.convert import (
     ConvertParams,
     TargetFormat,
+    Tessellation,
     area_and_volume,
     is_closed_solid,
+    load_scene,
     referenced_bounds,
     run_convert,
     scene_triangles,
@@ -202,6 +204,57 @@ def test_an_iges_without_shapes_fails_readably(tmp_path: Path) -> None:
 
     with pytest.raises(InvalidInput, match="OpenCASCADE found no shapes"):
         convert(empty, tmp_path)
+
+
+BREP_MODELS = [
+    ("base_interface_AP203.STEP", CadFormat.STEP),
+    ("base_interface_AP203.igs", CadFormat.IGES),
+    ("featuretype.STEP", CadFormat.STEP),
+]
+
+
+@pytest.mark.parametrize(("name", "fmt"), BREP_MODELS)
+@pytest.mark.parametrize("fraction", [0.01, 0.002])
+def test_a_relative_tessellation_meshes_fewer_triangles_within_half_its_fraction(
+    name: str, fmt: CadFormat, fraction: float
+) -> None:
+    fine = load_scene(FIXTURES / name, fmt)
+    coarse = load_scene(FIXTURES / name, fmt, Tessellation(linear=fraction, relative=True))
+
+    fine_mesh, coarse_mesh = fine.to_mesh(), coarse.to_mesh()
+    assert 0 < len(coarse_mesh.faces) < len(fine_mesh.faces)
+    assert coarse.units == fine.units
+    # OpenCASCADE lets no edge or face stray more than half the fraction of the model's size.
+    size = fine_mesh.extents.max()
+    assert np.abs(coarse_mesh.bounds - fine_mesh.bounds).max() <= fraction / 2 * size
+
+
+@pytest.mark.parametrize(("name", "fmt"), BREP_MODELS)
+def test_cascadios_own_tolerances_mesh_as_no_tessellation_does(name: str, fmt: CadFormat) -> None:
+    default = load_scene(FIXTURES / name, fmt).to_mesh()
+
+    same = load_scene(FIXTURES / name, fmt, Tessellation(linear=0.01, angular_rad=0.5)).to_mesh()
+
+    assert len(same.faces) == len(default.faces)
+    assert same.bounds == pytest.approx(default.bounds)
+
+
+@pytest.mark.parametrize("tessellation", [None, Tessellation(linear=0.01, relative=True)])
+@pytest.mark.parametrize(
+    ("suffix", "text"),
+    [
+        (".step", "ISO-10303-21;\nHEADER;\nnothing here\nENDSEC;\nEND-ISO-10303-21;\n"),
+        (".igs", IGES_HEADER + "garbage".ljust(72) + "G0000001\n"),
+    ],
+)
+def test_a_brep_file_without_shapes_fails_readably_however_it_is_meshed(
+    suffix: str, text: str, tessellation: Tessellation | None, tmp_path: Path
+) -> None:
+    source = tmp_path / f"empty{suffix}"
+    source.write_text(text)
+
+    with pytest.raises(InvalidInput, match="could not be read"):
+        load_scene(source, detect_format(source), tessellation)
 
 
 def test_an_stl_whose_stored_normals_are_all_zero_converts(tmp_path: Path) -> None:

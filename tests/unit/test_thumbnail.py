@@ -3,6 +3,7 @@ real fixtures."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -11,13 +12,20 @@ import trimesh
 from PIL import Image
 from pydantic import ValidationError
 
+from tasks.convert import load_scene
 from tasks.errors import InvalidInput, UnsupportedFormat
 from tasks.formats import CadFormat, detect_format
 from tasks.framing import frame, is_z_up, supersampling, view_rotation
+from tasks.mesh_readers import read_simple_mesh
 from tasks.render import rasterise
 from tasks.shading import shade
-from tasks.thumbnail import ThumbnailParams, run_thumbnail
-from tasks.triangles import PRODUCT_GREY, read_binary_stl
+from tasks.thumbnail import (
+    ThumbnailParams,
+    load_triangles,
+    run_thumbnail,
+    thumbnail_tessellation,
+)
+from tasks.triangles import PRODUCT_GREY, Triangles, from_scene, read_binary_stl
 from tasks.types import JobContext, JobOutcome
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "cad"
@@ -321,3 +329,168 @@ def test_a_binary_stl_with_nothing_to_draw_is_refused(
 
     with pytest.raises(InvalidInput, match=reason):
         thumbnail(source, tmp_path, width=64, height=64)
+
+
+# Loading for thumbnails
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "fraction"),
+    [
+        (1, 1, 0.01),
+        (64, 64, 0.01),
+        (80, 80, 0.01),
+        (256, 256, 0.003125),
+        (800, 600, 0.001),
+        (600, 800, 0.001),
+        (2048, 1, 0.000390625),
+    ],
+)
+def test_the_tessellation_is_finer_for_larger_thumbnails(
+    width: int, height: int, fraction: float
+) -> None:
+    tessellation = thumbnail_tessellation(width, height)
+
+    assert tessellation.relative is True
+    assert tessellation.linear == pytest.approx(fraction)
+    assert tessellation.angular_rad == 0.5
+
+
+@pytest.mark.parametrize("name", ["featuretype.STEP", "base_interface_AP203.igs"])
+def test_larger_thumbnails_of_a_brep_model_draw_more_triangles_up_to_a_conversions(
+    name: str, tmp_path: Path
+) -> None:
+    counts = [
+        thumbnail(FIXTURES / name, tmp_path, width=side, height=side).result["triangle_count"]
+        for side in (64, 256, 800)
+    ]
+    converted = len(from_scene(load_scene(FIXTURES / name, detect_format(FIXTURES / name))))
+
+    assert counts == sorted(counts)
+    assert 0 < counts[0] < counts[-1] < converted
+
+
+def outcome(load: Callable[[], Triangles]) -> tuple[object, ...]:
+    """What loading gives: the triangles with their colours, or the reason it refuses."""
+    try:
+        triangles = load()
+    except InvalidInput as exc:
+        return ("refused", str(exc))
+    return ("drawn", triangles.corners.tolist(), np.asarray(triangles.colours).tolist())
+
+
+def assert_read_as_trimesh_reads(source: Path, fast: bool) -> None:
+    fmt = detect_format(source)
+
+    direct = read_simple_mesh(source, fmt)
+
+    assert (direct is not None) is fast
+    through_trimesh = outcome(lambda: from_scene(load_scene(source, fmt)))
+    assert outcome(lambda: load_triangles(source, fmt)) == through_trimesh
+
+
+@pytest.mark.parametrize("name", ["bunny.ply", "ballA.off"])
+def test_plain_ply_and_off_fixtures_are_read_directly_as_trimesh_reads_them(name: str) -> None:
+    assert_read_as_trimesh_reads(FIXTURES / name, fast=True)
+
+
+PLY_HEADER = "ply\nformat ascii 1.0\n"
+XYZ = "property float x\nproperty float y\nproperty float z\n"
+TRIANGLES = "element face 2\nproperty list uchar int vertex_indices\nend_header\n"
+CORNERS = "0 0 0\n1 0 0\n0 1 0\n0 0 1\n"
+FACES = "3 0 1 2\n3 0 3 1\n"
+PLAIN_PLY = PLY_HEADER + "element vertex 4\n" + XYZ + TRIANGLES + CORNERS + FACES
+
+
+@pytest.mark.parametrize(
+    ("text", "fast"),
+    [
+        (PLAIN_PLY, True),
+        (PLAIN_PLY.replace("\n", "\r\n"), True),
+        (PLAIN_PLY + "\n\n", True),  # blank lines after the data
+        (PLAIN_PLY.replace("1.0\n", "1.0\ncomment by hand\nobj_info x\n"), True),
+        (PLAIN_PLY.replace("float", "double"), True),
+        (PLAIN_PLY.replace("0 1 0\n", "0 0.1e1 0\n").replace("0 0 1\n", "-.5 +2.5 1E-3\n"), True),
+        (PLAIN_PLY.replace("vertex_indices", "vertex_index").replace(" int ", " uint "), True),
+        (  # extra scalar properties, and the coordinates in another order
+            PLY_HEADER
+            + "element vertex 4\nproperty float z\nproperty uchar flag\nproperty float x\n"
+            + "property float y\nproperty float nx\n"
+            + TRIANGLES
+            + "0 1 0 0 5\n0 0 1 0 5\n0 0 0 1 5\n1 9 0 0 5\n"
+            + FACES,
+            True,
+        ),
+        (  # coordinates beyond float32's precision are rounded as trimesh rounds them
+            PLAIN_PLY.replace("1 0 0\n", "1.000000001 0.1 1e-9\n"),
+            True,
+        ),
+        (  # vertex colours, which trimesh draws
+            PLY_HEADER
+            + "element vertex 4\n"
+            + XYZ
+            + "property uchar red\nproperty uchar green\nproperty uchar blue\n"
+            + TRIANGLES
+            + "0 0 0 255 0 0\n1 0 0 255 0 0\n0 1 0 0 255 0\n0 0 1 0 0 255\n"
+            + FACES,
+            False,
+        ),
+        (PLAIN_PLY.replace("3 0 3 1\n", "4 0 3 1 2\n"), False),  # a quad
+        (PLAIN_PLY.replace("0 1 0\n0 0 1\n", "0 1 0\n\n0 0 1\n"), False),  # a blank line
+        (PLAIN_PLY.replace("0 0 1\n", "0 0 1 7\n"), False),  # a number too many
+        (PLAIN_PLY.replace("0 0 1\n", "nan 0 1\n"), False),
+        (PLAIN_PLY.replace("0 0 1\n", "0 0 1e39\n"), False),  # infinite as a float32
+        (PLAIN_PLY.replace("3 0 3 1\n", "3 0 3 -1\n"), False),
+        (PLAIN_PLY.replace("3 0 3 1\n", "3 0 3 4\n"), False),  # no vertex 4
+        (PLAIN_PLY.replace("3 0 3 1\n", "3 0 3 1.0\n"), False),
+        (PLAIN_PLY.replace("3 0 3 1\n", "3 0 3 99999999999999999999\n"), False),
+        (PLAIN_PLY.replace("face 2", "face 3"), False),  # a face missing
+        (PLAIN_PLY.replace("face 2", "face 0"), False),
+        (PLAIN_PLY.replace("vertex 4", "vertex 4000000000000"), False),
+        (PLAIN_PLY.replace("1.0\n", "1.0\ncomment TextureFile duck.png\n"), False),
+        (PLAIN_PLY.replace("1.0\n", "1.0\ncomment end_header\n"), False),
+        (PLAIN_PLY.replace("end_header", "element edge 0\nend_header"), False),
+        (PLAIN_PLY.replace("property float y", "property float x"), False),
+        (PLAIN_PLY.replace("ascii", "binary_little_endian"), False),
+    ],
+)
+def test_a_ply_is_read_directly_only_when_plain_and_always_as_trimesh_reads_it(
+    text: str, fast: bool, tmp_path: Path
+) -> None:
+    source = tmp_path / "model.ply"
+    source.write_bytes(text.encode())
+
+    assert_read_as_trimesh_reads(source, fast)
+
+
+PLAIN_OFF = "OFF\n4 2 0\n" + CORNERS + FACES
+
+
+@pytest.mark.parametrize(
+    ("text", "fast"),
+    [
+        (PLAIN_OFF, True),
+        (PLAIN_OFF.replace("\n", "\r\n"), True),
+        (PLAIN_OFF.replace("\n", "\n\n"), True),  # trimesh skips blank lines too
+        (PLAIN_OFF.replace("0 1 0\n", "0\t1e0  .0\n"), True),
+        (PLAIN_OFF.replace("0 1 0\n", "0 1 0 # a comment\n"), False),
+        (PLAIN_OFF.replace("3 0 3 1\n", "4 0 3 1 2\n"), False),  # a quad
+        (PLAIN_OFF.replace("0 0 1\n", "0 0 1 200 10 10\n"), False),  # a colour
+        (PLAIN_OFF.replace("4 2 0\n", "4 2\n"), False),
+        (PLAIN_OFF.replace("OFF\n4", "OFF 4"), False),
+        (PLAIN_OFF.replace("OFF", "COFF"), False),
+        (PLAIN_OFF.replace("0 0 1\n", "nan 0 1\n"), False),
+        (PLAIN_OFF.replace("3 0 3 1\n", "3 0 3 4\n"), False),  # no vertex 4
+        (PLAIN_OFF.replace("3 0 3 1\n", "3 0 3 1.0\n"), False),
+        (PLAIN_OFF.replace("3 0 3 1\n", "3 0 3 1\n3 0 1 2\n"), False),  # one face too many
+        (PLAIN_OFF.replace("4 2 0", "4 0 0"), False),
+        (PLAIN_OFF.replace("4 2 0", "4000000000000 2 0"), False),
+    ],
+)
+def test_an_off_is_read_directly_only_when_plain_and_always_as_trimesh_reads_it(
+    text: str, fast: bool, tmp_path: Path
+) -> None:
+    source = tmp_path / "model.off"
+    source.write_bytes(text.encode())
+
+    assert_read_as_trimesh_reads(source, fast)
