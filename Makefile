@@ -27,7 +27,10 @@ lint: install
 	$(BIN)/mypy
 
 bench: install
+	$(BIN)/pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/convert.py
+	$(BIN)/python bench/thumbnails.py --size 256
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
