@@ -8,6 +8,8 @@ from api_stub.fractal3d.app import MOUNT_PATH, create_fractal3d_app
 from api_stub.native import files, health, jobs, webhooks
 from api_stub.problems import install_problem_handlers
 from api_stub.request_id import RequestIdMiddleware
+from api_stub.smartmanu import progress as smartmanu_progress
+from api_stub.smartmanu import routes as smartmanu_routes
 from config.logging import setup_logging
 from config.settings import get_settings
 
@@ -23,7 +25,7 @@ def create_app() -> FastAPI:
         description="Submit long-running jobs, poll them, receive signed webhooks.",
     )
     install_problem_handlers(app)
-    for module in (jobs, files, webhooks, health):
+    for module in (jobs, files, webhooks, health, smartmanu_routes, smartmanu_progress):
         app.include_router(module.router)
     app.mount(MOUNT_PATH, create_fractal3d_app())
     app.add_middleware(RequestIdMiddleware)

@@ -37,6 +37,7 @@ class Submission:
     idempotency_key: str | None = None
     batch_id: str | None = None
     dialect: str = "native"
+    job_id: str | None = None
 
 
 def validated_kind(name: str, params: dict[str, Any]) -> tuple[JobKind, dict[str, Any]]:
@@ -89,6 +90,7 @@ def submit(
         idempotency_key=sub.idempotency_key,
         request_hash=request_hash(sub) if sub.idempotency_key else None,
         dialect=sub.dialect,
+        job_id=sub.job_id,
     )
     job, created = jobs.create_job(session, new)
     if not created:

@@ -87,6 +87,14 @@ class Settings(BaseSettings):
         default_factory=lambda: RateLimit(burst=500, per_s=50)
     )
     rate_limit_api_key: RateLimit = Field(default_factory=lambda: RateLimit(burst=200, per_s=20))
+    # smartmanu: 1000 calls a minute per caller; its tokens live an hour.
+    rate_limit_smartmanu: RateLimit = Field(
+        default_factory=lambda: RateLimit(burst=1000, per_s=1000 / 60)
+    )
+    smartmanu_token_ttl_s: int = Field(default=3600, gt=0)
+    # How long POST /v2/design/generate waits for its design before answering "processing".
+    design_wait_s: float = Field(default=20.0, ge=0)
+    max_batch_tasks: int = Field(default=10_000, gt=0)
     signed_url_ttl_s: int = Field(default=3600, gt=0)
     file_retention_days: int = Field(default=7, ge=1)
     max_upload_bytes: int = Field(default=4 * 1024**3, gt=0)

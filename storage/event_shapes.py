@@ -15,6 +15,7 @@ from storage.states import JobState
 
 if TYPE_CHECKING:
     from storage.jobs import JobView
+    from storage.models import Batch
 
 Link = Callable[[str], str]
 """Turns a blob key into a URL the receiver can download it from."""
@@ -69,12 +70,71 @@ def first_output_url(job: JobView, link: Link | None) -> str | None:
     return link(job.outputs[0]["blob_key"])
 
 
+# smartmanu's error codes for a failed design: its own 5003 for an infeasible one;
+# otherwise the HTTP-like codes of its table (400: the request's fault, 500: ours).
+SMARTMANU_CODES = {"infeasible_design": 5003, "invalid_input": 400, "unsupported_format": 400}
+
+
+def smartmanu_design(job: JobView, link: Link | None) -> dict[str, Any]:
+    """A finished design as smartmanu's `data`: id, preview and print URLs, readiness,
+    materials and warnings."""
+    result = job.result or {}
+    urls = {o["name"]: link(o["blob_key"]) for o in job.outputs} if link else {}
+    return {
+        "design_id": job.id,
+        "preview_url": urls.get("preview.png"),
+        "print_url": urls.get("print.png"),
+        "production_ready": result.get("production_ready"),
+        "materials": result.get("materials", []),
+        "warnings": result.get("warnings", []),
+    }
+
+
+def smartmanu_error(job: JobView) -> dict[str, Any]:
+    """A failed design as smartmanu's error body: its code, message and, when
+    infeasible, the reasons."""
+    code = SMARTMANU_CODES.get(job.error_code or "", 500)
+    reasons = (job.result or {}).get("reasons", [])
+    return {
+        "status": "error",
+        "code": code,
+        "message": job.error_message,
+        "data": {"design_id": job.id, "reasons": reasons},
+    }
+
+
+def smartmanu_event(job: JobView, link: Link | None) -> dict[str, Any]:
+    """One task's callback: which batch and task, then the design or the error."""
+    head = {
+        "event": f"task.{job.state.value}",
+        "batch_id": job.batch_id,
+        "task_id": job.client_ref,
+        "timestamp": iso(utcnow()),
+    }
+    if job.state is JobState.SUCCEEDED:
+        return {**head, "status": "success", "data": smartmanu_design(job, link)}
+    return {**head, **smartmanu_error(job)}
+
+
 SHAPES: dict[str, Callable[[JobView, Link | None], dict[str, Any]]] = {
     "native": native_event,
     "fractal3d": fractal3d_event,
+    "smartmanu": smartmanu_event,
 }
 
 
 def job_event_payload(job: JobView, link: Link | None = None) -> dict[str, Any]:
     """The webhook body for a finished job; unknown dialects get the native shape."""
     return SHAPES.get(job.dialect, native_event)(job, link)
+
+
+def batch_event_payload(batch: Batch) -> dict[str, Any]:
+    """The webhook body for a batch whose last task just ended: the counts."""
+    return {
+        "event": "batch.completed",
+        "batch_id": batch.id,
+        "total": batch.total,
+        "succeeded": batch.succeeded,
+        "failed": batch.finished - batch.succeeded,
+        "timestamp": iso(utcnow()),
+    }

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from storage import webhooks
 from storage.event_shapes import Link
-from storage.models import Job, new_id, utcnow
+from storage.models import Batch, Job, new_id, utcnow
 from storage.states import IllegalTransition, JobState, sources_of
 
 
@@ -46,6 +46,7 @@ class JobView:
     batch_id: str | None
     dispatch_id: str | None
     dialect: str
+    client_ref: str | None
     attempts: int
     max_attempts: int
     completion: float
@@ -75,6 +76,7 @@ class JobView:
             batch_id=row.batch_id,
             dispatch_id=row.dispatch_id,
             dialect=row.dialect or "native",
+            client_ref=row.client_ref,
             attempts=row.attempts,
             max_attempts=row.max_attempts,
             completion=row.completion,
@@ -105,6 +107,25 @@ class NewJob:
     idempotency_key: str | None = None
     request_hash: str | None = None
     dialect: str = "native"
+    client_ref: str | None = None
+    # The id to give the job; a dialect with its own id format names it (else job_…).
+    job_id: str | None = None
+
+    def row(self, now: datetime) -> dict[str, Any]:
+        """The job's columns as a new, queued row whose message is about to be sent."""
+        fields = {k: v for k, v in self.__dict__.items() if k != "job_id"}
+        return {
+            **fields,
+            "id": self.job_id or new_id("job"),
+            "state": JobState.QUEUED.value,
+            "dispatch_id": new_dispatch_id(),
+            "enqueued_at": now,
+            "attempts": 0,
+            "completion": 0.0,
+            "outputs": [],
+            "created_at": now,
+            "updated_at": now,
+        }
 
 
 @dataclass(frozen=True)
@@ -166,13 +187,7 @@ def create_job(session: Session, new: NewJob) -> tuple[JobView, bool]:
         if existing is not None:
             return _replay(existing, new), False
     # Optimistically marked sent: the caller sends next, and calls `mark_unsent` if it can't.
-    row = Job(
-        id=new_id("job"),
-        state=JobState.QUEUED.value,
-        dispatch_id=new_dispatch_id(),
-        enqueued_at=utcnow(),
-        **new.__dict__,
-    )
+    row = Job(**new.row(utcnow()))
     try:
         with session.begin_nested():
             session.add(row)
@@ -229,6 +244,12 @@ def mark_enqueued(session: Session, job_id: str, dispatch_id: str) -> None:
 def mark_unsent(session: Session, job_id: str, dispatch_id: str) -> None:
     """Note that the message for `dispatch_id` missed the broker; the reconciler sends it."""
     _set_enqueued_at(session, job_id, dispatch_id, None)
+
+
+def mark_many_unsent(session: Session, dispatches: list[Dispatch]) -> None:
+    """`mark_unsent` for many messages at once."""
+    for dispatch in dispatches:
+        _set_enqueued_at(session, dispatch.job_id, dispatch.dispatch_id, None)
 
 
 def _set_enqueued_at(session: Session, job_id: str, dispatch_id: str, at: datetime | None) -> None:
@@ -301,7 +322,32 @@ def _finish(
     if not _transition(session, job_id, target, condition, finished_at=utcnow(), **values):
         return None
     job = JobView.from_row(_load(session, job_id))
-    return Finished(job=job, delivery_ids=webhooks.record_job_event(session, job, link))
+    delivery_ids = webhooks.record_job_event(session, job, link)
+    if job.batch_id and _count_in_batch(session, job.batch_id, job.state):
+        batch = session.get(Batch, job.batch_id)
+        assert batch is not None
+        delivery_ids += webhooks.record_batch_event(session, batch)
+    return Finished(job=job, delivery_ids=delivery_ids)
+
+
+def _count_in_batch(session: Session, batch_id: str, state: JobState) -> bool:
+    """Count a finished task in its batch, in the task's own final transaction; True for
+    the one task that completes the batch. The UPDATE holds the batch row until commit,
+    so concurrent finishers count one after another and exactly one sees the total."""
+    session.execute(
+        update(Batch)
+        .where(Batch.id == batch_id)
+        .values(
+            finished=Batch.finished + 1,
+            succeeded=Batch.succeeded + (1 if state is JobState.SUCCEEDED else 0),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    batch = session.get(Batch, batch_id, populate_existing=True)
+    if batch is None or batch.finished < batch.total or batch.completed_at is not None:
+        return False
+    batch.completed_at = utcnow()
+    return True
 
 
 def mark_succeeded(
@@ -330,12 +376,24 @@ def mark_succeeded(
 
 
 def mark_failed(
-    session: Session, job_id: str, token: str | None, code: str, message: str
+    session: Session,
+    job_id: str,
+    token: str | None,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
 ) -> Finished | None:
-    """running → failed (held by `token`), or queued → failed when `token` is None."""
+    """running → failed (held by `token`), or queued → failed when `token` is None.
+    `details` (e.g. an infeasible design's reasons) become the job's result."""
     condition = Job.run_token == token if token else Job.state == JobState.QUEUED
     return _finish(
-        session, job_id, JobState.FAILED, condition, error_code=code, error_message=message[:2000]
+        session,
+        job_id,
+        JobState.FAILED,
+        condition,
+        error_code=code,
+        error_message=message[:2000],
+        result=details,
     )
 
 

@@ -73,7 +73,12 @@ class Batch(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
     callback_url: Mapped[str | None] = mapped_column(Text)
+    dialect: Mapped[str] = mapped_column(String(20), default="native", server_default="native")
     total: Mapped[int] = mapped_column(default=0)
+    # Counted in each task's final transaction; the one that makes finished == total
+    # records the batch's completion webhook.
+    finished: Mapped[int] = mapped_column(default=0, server_default="0")
+    succeeded: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]
 
@@ -96,6 +101,8 @@ class Job(Base):
     input_file_id: Mapped[str | None] = mapped_column(ForeignKey("files.id"))
     input_url: Mapped[str | None] = mapped_column(Text)
     callback_url: Mapped[str | None] = mapped_column(Text)
+    # The client's own name for the job within its batch (smartmanu's task_id).
+    client_ref: Mapped[str | None] = mapped_column(String(100))
     # The API dialect the job came through: it shapes the job's webhook body.
     dialect: Mapped[str] = mapped_column(String(20), default="native", server_default="native")
     idempotency_key: Mapped[str | None] = mapped_column(String(200))

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storage.event_shapes import Link, job_event_payload
-from storage.models import Tenant, WebhookAttempt, WebhookDelivery, new_id, utcnow
+from storage.event_shapes import Link, batch_event_payload, job_event_payload
+from storage.models import Batch, Tenant, WebhookAttempt, WebhookDelivery, new_id, utcnow
 
 if TYPE_CHECKING:
     from storage.jobs import JobView
@@ -94,6 +94,23 @@ def record_job_event(session: Session, job: JobView, link: Link | None = None) -
     return [
         record(
             session, job.tenant_id, job.callback_url, payload, job_id=job.id, event_type=event_type
+        )
+    ]
+
+
+def record_batch_event(session: Session, batch: Batch) -> list[str]:
+    """Queue a completed batch's webhook to its callback URL (none without one)."""
+    if not batch.callback_url:
+        return []
+    payload = batch_event_payload(batch)
+    return [
+        record(
+            session,
+            batch.tenant_id,
+            batch.callback_url,
+            payload,
+            batch_id=batch.id,
+            event_type="batch.completed",
         )
     ]
 

@@ -12,6 +12,12 @@ class JobError(Exception):
         self.message = message or (self.__doc__ or self.code).strip()
         super().__init__(self.message)
 
+    @property
+    def details(self) -> dict[str, object] | None:
+        """Structured facts about the failure, kept with the failed job (None: only the
+        message)."""
+        return None
+
 
 class RetryableError(JobError):
     """A passing fault; the job will be tried again."""

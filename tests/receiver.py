@@ -17,9 +17,10 @@ class Received:
 
 
 class WebhookReceiver:
-    """Records every POST; answers the codes in `script` in turn, then `then` forever."""
+    """Records every POST; answers the codes in `script` in turn, then `then` forever.
+    `port` 0 picks a free one; a fixed one lets a test bring a receiver up late."""
 
-    def __init__(self, script: list[int] | None = None, then: int = 200) -> None:
+    def __init__(self, script: list[int] | None = None, then: int = 200, port: int = 0) -> None:
         self.script = list(script or [])
         self.then = then
         self.received: list[Received] = []
@@ -43,7 +44,7 @@ class WebhookReceiver:
             def log_message(self, *_: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property

@@ -77,7 +77,7 @@ def execute(held: Claim, settings: Settings, run_dir: Path, send_event: Any) -> 
         except RetryableError as exc:
             return retry_or_fail(held, settings, exc)
         except JobError as exc:
-            return fail(held, settings, exc.code, exc.message)
+            return fail(held, settings, exc.code, exc.message, exc.details)
         except SoftTimeLimitExceeded:
             limit = settings.time_limit(job.kind).soft_s
             return fail(
@@ -148,9 +148,15 @@ def make_dir(path: Path) -> None:
         path.mkdir(parents=True)
 
 
-def fail(held: Claim, settings: Settings, code: str, message: str) -> str:
+def fail(
+    held: Claim,
+    settings: Settings,
+    code: str,
+    message: str,
+    details: dict[str, object] | None = None,
+) -> str:
     with session_scope(settings.sql_url) as session:
-        done = jobs.mark_failed(session, held.job.id, held.token, code, message)
+        done = jobs.mark_failed(session, held.job.id, held.token, code, message, details)
     return "lost" if done is None else settled(done)
 
 

@@ -10,12 +10,14 @@ from typing import Literal
 from fastapi import Request
 from sqlalchemy.orm import Session
 
+from api_stub import tokens
 from api_stub.deps import bearer_token
-from api_stub.fractal3d import tokens
 from api_stub.fractal3d.errors import ErrorType, Fractal3dError
 from api_stub.fractal3d.scopes import ALL_SCOPES, Scope
 from config.settings import RateLimit, Settings
 from storage import tenants
+
+TOKEN_PREFIX = "at_"
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ def identify(session: Session, settings: Settings, authorization: str | None) ->
     presented = bearer_token(authorization)
     if presented is None:
         return None
-    if presented.startswith(tokens.TOKEN_PREFIX):
+    if presented.startswith(TOKEN_PREFIX):
         return _by_access_token(session, settings, presented)
     caller = tenants.authenticate(session, presented)
     if caller is None:
@@ -44,14 +46,14 @@ def identify(session: Session, settings: Settings, authorization: str | None) ->
 
 
 def _by_access_token(session: Session, settings: Settings, presented: str) -> Principal | None:
-    granted = tokens.verify(settings.access_token_secret, presented)
+    granted = tokens.verify(TOKEN_PREFIX, settings.access_token_secret, presented)
     if granted is None or not tenants.key_is_live(session, granted.key_id):
         return None
     return Principal(
         tenant_id=granted.tenant_id,
         key_id=granted.key_id,
         actor=f"token:{granted.token_id}",
-        scopes=granted.scopes,
+        scopes=frozenset(Scope(s) for s in granted.scopes if s in ALL_SCOPES),
         via="access_token",
         expires_at=granted.expires_at,
     )

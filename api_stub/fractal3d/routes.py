@@ -13,9 +13,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
+from api_stub import tokens
 from api_stub.deps import ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
-from api_stub.fractal3d import tokens
-from api_stub.fractal3d.auth import Principal, require
+from api_stub.fractal3d.auth import TOKEN_PREFIX, Principal, require
 from api_stub.fractal3d.errors import ErrorType, Fractal3dError
 from api_stub.fractal3d.schemas import (
     AccessTokenIssued,
@@ -175,7 +175,12 @@ def issue_access_token(
     if principal.expires_at is not None:
         ttl_s = min(ttl_s, principal.expires_at - int(time.time()))
     token, granted = tokens.issue(
-        settings.access_token_secret, principal.tenant_id, principal.key_id, wanted, ttl_s
+        TOKEN_PREFIX,
+        settings.access_token_secret,
+        principal.tenant_id,
+        principal.key_id,
+        frozenset(wanted),
+        ttl_s,
     )
     mark_audited(request, f"token:{granted.token_id}")
     return AccessTokenIssued(access_token=token)

@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from api_stub.fractal3d import tokens
-from api_stub.fractal3d.auth import Principal, bucket_for
+from api_stub import tokens
+from api_stub.fractal3d.auth import TOKEN_PREFIX, Principal, bucket_for
 from api_stub.fractal3d.errors import ErrorType, error_body
 from api_stub.fractal3d.scopes import ALL_SCOPES, Scope, UnknownPermission, scope_for
 from config.settings import Settings
@@ -45,12 +45,12 @@ def test_unknown_permissions_are_refused(resource: str, operation: str) -> None:
 
 
 def issued(scopes: frozenset[Scope] = frozenset({Scope.READ_FILE}), ttl_s: int = 60) -> str:
-    token, _ = tokens.issue(SECRET, "ten_1", "key_1", scopes, ttl_s, now=1_000)
+    token, _ = tokens.issue(TOKEN_PREFIX, SECRET, "ten_1", "key_1", scopes, ttl_s, now=1_000)
     return token
 
 
 def test_a_token_carries_its_tenant_key_and_scopes() -> None:
-    granted = tokens.verify(SECRET, issued(), now=1_030)
+    granted = tokens.verify(TOKEN_PREFIX, SECRET, issued(), now=1_030)
 
     assert granted is not None
     assert (granted.tenant_id, granted.key_id) == ("ten_1", "key_1")
@@ -59,24 +59,24 @@ def test_a_token_carries_its_tenant_key_and_scopes() -> None:
 
 
 def test_an_expired_token_is_refused() -> None:
-    assert tokens.verify(SECRET, issued(ttl_s=60), now=1_060) is None
+    assert tokens.verify(TOKEN_PREFIX, SECRET, issued(ttl_s=60), now=1_060) is None
 
 
 def test_a_token_signed_with_another_secret_is_refused() -> None:
-    assert tokens.verify("another-secret", issued(), now=1_000) is None
+    assert tokens.verify(TOKEN_PREFIX, "another-secret", issued(), now=1_000) is None
 
 
 def test_a_token_with_widened_scopes_is_refused() -> None:
-    other, _ = tokens.issue(SECRET, "ten_1", "key_1", ALL_SCOPES, 60, now=1_000)
+    other, _ = tokens.issue(TOKEN_PREFIX, SECRET, "ten_1", "key_1", ALL_SCOPES, 60, now=1_000)
     payload_with_all = other.split(".")[0]
     forged = payload_with_all + "." + issued().split(".")[1]
 
-    assert tokens.verify(SECRET, forged, now=1_000) is None
+    assert tokens.verify(TOKEN_PREFIX, SECRET, forged, now=1_000) is None
 
 
 @pytest.mark.parametrize("garbage", ["", "at_", "at_x.y", "jf_abc_def", "at_" + "A" * 40 + ".x"])
 def test_malformed_tokens_are_refused(garbage: str) -> None:
-    assert tokens.verify(SECRET, garbage, now=1_000) is None
+    assert tokens.verify(TOKEN_PREFIX, SECRET, garbage, now=1_000) is None
 
 
 @pytest.mark.parametrize(
@@ -133,6 +133,7 @@ def job(state: JobState, **overrides: object) -> JobView:
         "batch_id": None,
         "dispatch_id": "d",
         "dialect": "fractal3d",
+        "client_ref": None,
         "attempts": 1,
         "max_attempts": 5,
         "completion": 100.0,

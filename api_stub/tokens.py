@@ -1,8 +1,9 @@
-"""AccessTokens: short-lived, scoped, signed by the farm; nothing stored.
+"""Bearer tokens the dialects issue: short-lived, scoped, signed by the farm; nothing stored.
 
-A token is `at_<payload>.<signature>`: the payload (tenant, issuing key, scopes,
-expiry, id) in URL-safe base64 JSON, signed with HMAC-SHA256. Checking one costs
-no database write; the API still checks that the issuing key is not revoked.
+A token is `<prefix><payload>.<signature>`: the payload (tenant, issuing key, scopes,
+expiry, id) in URL-safe base64 JSON, signed with HMAC-SHA256 over the prefix and the
+payload, so one dialect's token is never another's. Checking one costs no database
+write; the API still checks that the issuing key is not revoked.
 """
 
 from __future__ import annotations
@@ -15,16 +16,12 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from api_stub.fractal3d.scopes import Scope
-
-TOKEN_PREFIX = "at_"
-
 
 @dataclass(frozen=True)
 class AccessToken:
     tenant_id: str
     key_id: str
-    scopes: frozenset[Scope]
+    scopes: frozenset[str]
     expires_at: int
     token_id: str
 
@@ -42,14 +39,15 @@ def _sign(secret: str, payload: str) -> str:
 
 
 def issue(
+    prefix: str,
     secret: str,
     tenant_id: str,
     key_id: str,
-    scopes: frozenset[Scope],
+    scopes: frozenset[str],
     ttl_s: int,
     now: float | None = None,
 ) -> tuple[str, AccessToken]:
-    """A new token string and what it grants."""
+    """A new token string starting with `prefix`, and what it grants."""
     token = AccessToken(
         tenant_id=tenant_id,
         key_id=key_id,
@@ -65,22 +63,24 @@ def issue(
         "j": token.token_id,
     }
     payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
-    return f"{TOKEN_PREFIX}{payload}.{_sign(secret, payload)}", token
+    return f"{prefix}{payload}.{_sign(secret, prefix + payload)}", token
 
 
-def verify(secret: str, presented: str, now: float | None = None) -> AccessToken | None:
-    """What a token grants, or None when it is malformed, forged or expired."""
-    if not presented.startswith(TOKEN_PREFIX):
+def verify(
+    prefix: str, secret: str, presented: str, now: float | None = None
+) -> AccessToken | None:
+    """What a `prefix` token grants, or None when it is malformed, forged or expired."""
+    if not presented.startswith(prefix):
         return None
-    payload, _, signature = presented[len(TOKEN_PREFIX) :].partition(".")
-    if not hmac.compare_digest(_sign(secret, payload), signature):
+    payload, _, signature = presented[len(prefix) :].partition(".")
+    if not hmac.compare_digest(_sign(secret, prefix + payload), signature):
         return None
     try:
         claims = json.loads(_unb64(payload))
         token = AccessToken(
             tenant_id=str(claims["t"]),
             key_id=str(claims["k"]),
-            scopes=frozenset(Scope(s) for s in claims["s"]),
+            scopes=frozenset(str(s) for s in claims["s"]),
             expires_at=int(claims["e"]),
             token_id=str(claims["j"]),
         )

@@ -1,0 +1,104 @@
+"""Batches: many jobs stored in one transaction, counted as they finish, read back by page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.orm import Session
+
+from storage.jobs import Dispatch, JobView, NewJob
+from storage.models import Batch, Job, utcnow
+from storage.states import JobState
+
+
+class BatchNotFound(LookupError):
+    """No such batch for this tenant."""
+
+
+@dataclass(frozen=True)
+class BatchView:
+    id: str
+    tenant_id: str
+    dialect: str
+    callback_url: str | None
+    total: int
+    finished: int
+    succeeded: int
+    created_at: datetime
+    completed_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Batch) -> BatchView:
+        return cls(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            dialect=row.dialect,
+            callback_url=row.callback_url,
+            total=row.total,
+            finished=row.finished,
+            succeeded=row.succeeded,
+            created_at=row.created_at,
+            completed_at=row.completed_at,
+        )
+
+
+def create_batch(
+    session: Session,
+    batch_id: str,
+    tenant_id: str,
+    dialect: str,
+    callback_url: str | None,
+    tasks: list[NewJob],
+) -> tuple[BatchView, list[Dispatch]]:
+    """Store the batch and all its jobs, queued, in the caller's transaction, with one
+    multi-row INSERT; returns the messages to send. Each task takes the batch's id and
+    callback URL: every task's result is posted there, then the batch's completion."""
+    now = utcnow()
+    batch = Batch(
+        id=batch_id,
+        tenant_id=tenant_id,
+        dialect=dialect,
+        callback_url=callback_url,
+        total=len(tasks),
+        created_at=now,
+    )
+    session.add(batch)
+    session.flush()
+    rows = [task.row(now) | {"batch_id": batch_id, "callback_url": callback_url} for task in tasks]
+    if rows:
+        session.execute(insert(Job), rows)
+    dispatches = [Dispatch(r["id"], r["dispatch_id"], r["queue"], r["kind"]) for r in rows]
+    return BatchView.from_row(batch), dispatches
+
+
+def get_batch(session: Session, tenant_id: str, batch_id: str) -> BatchView:
+    """The tenant's batch, or `BatchNotFound` (also for another tenant's)."""
+    row = session.get(Batch, batch_id, populate_existing=True)
+    if row is None or row.tenant_id != tenant_id:
+        raise BatchNotFound(batch_id)
+    return BatchView.from_row(row)
+
+
+def state_counts(session: Session, batch_id: str) -> dict[JobState, int]:
+    """How many of the batch's jobs are in each state (every state present, maybe 0)."""
+    rows = session.execute(
+        select(Job.state, func.count()).where(Job.batch_id == batch_id).group_by(Job.state)
+    ).all()
+    counts = dict.fromkeys(JobState, 0)
+    for state, count in rows:
+        counts[JobState(state)] = count
+    return counts
+
+
+def tasks_page(session: Session, batch_id: str, limit: int, offset: int) -> list[JobView]:
+    """The batch's jobs ordered by the client's task id, one page."""
+    rows = session.scalars(
+        select(Job)
+        .where(Job.batch_id == batch_id)
+        .order_by(Job.client_ref, Job.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [JobView.from_row(row) for row in rows]
