@@ -45,6 +45,7 @@ DEFAULT_TIME_LIMITS: dict[str, TimeLimit] = {
     "noop": TimeLimit(soft_s=600, hard_s=660),
     "convert": TimeLimit(soft_s=600, hard_s=660),
     "thumbnail": TimeLimit(soft_s=300, hard_s=360),
+    "design": TimeLimit(soft_s=120, hard_s=180),
 }
 FALLBACK_TIME_LIMIT = TimeLimit(soft_s=900, hard_s=960)
 

@@ -59,3 +59,17 @@ class InputForbidden(PermanentError):
     """The input URL points at an address this farm does not fetch from."""
 
     code = "input_forbidden"
+
+
+class InfeasibleDesign(PermanentError):
+    """The design cannot be produced as requested."""
+
+    code = "infeasible_design"
+
+    def __init__(self, reasons: list[str] | None = None) -> None:
+        self.reasons = list(reasons or [])
+        super().__init__("; ".join(self.reasons) or None)
+
+    @property
+    def details(self) -> dict[str, object] | None:
+        return {"reasons": self.reasons}

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from tasks.convert import ConvertParams, run_convert
+from tasks.design import DesignParams, run_design
 from tasks.noop import NoopParams, run_noop
 from tasks.thumbnail import ThumbnailParams, run_thumbnail
 from tasks.types import JobFunction
@@ -37,6 +38,8 @@ KINDS: dict[str, JobKind] = {
             params=ThumbnailParams,
             takes_input=True,
         ),
+        # An image pattern's file comes as the job's input; other patterns need none.
+        JobKind(name="design", run=run_design, queue="design", params=DesignParams),
     )
 }
 

@@ -1,0 +1,248 @@
+"""The smartmanu dialect on the real farm, driven as its clients drive it: a token from
+/auth/token, designs generated and polled, batches with an X-Callback-Url, progress
+over the WebSocket."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import Any
+
+import pytest
+import requests
+from PIL import Image
+from standardwebhooks import Webhook
+from websockets.sync.client import connect
+
+from tests.farm import Farm, free_port, wait_until
+from tests.receiver import WebhookReceiver
+
+TECH_TEE = {
+    "product_type": "t_shirt",
+    "params": {"color": "navy_blue", "pattern": {"type": "ai_generate", "prompt": "科技感线条"}},
+}
+# A quick design: a plain chest print, for the big batches.
+CHEST_SOLID = {
+    "product_type": "t_shirt",
+    "params": {
+        "color": "white",
+        "placement": "left_chest",
+        "pattern": {"type": "solid", "color": "#1f4e79"},
+    },
+}
+
+# Six inks and a white underbase on a black shirt: more screens than screen printing allows.
+TOO_MANY_SCREENS = {
+    "product_type": "t_shirt",
+    "params": {
+        "color": "black",
+        "print_process": "screen",
+        "pattern": {
+            "type": "stripes",
+            "colors": ["red", "orange", "yellow", "forest_green", "royal_blue", "purple"],
+        },
+    },
+}
+
+
+class Smartmanu:
+    """A seed client: a token first, then JSON calls with it."""
+
+    def __init__(self, base_url: str, api_key: str) -> None:
+        self.base = base_url
+        prefix, secret = api_key.rsplit("_", 1) if api_key.count("_") == 2 else (api_key, "")
+        answer = requests.post(
+            f"{base_url}/auth/token", json={"api_key": prefix, "secret": secret}, timeout=10
+        )
+        assert answer.status_code == 200, answer.text
+        self.token = answer.json()["token"]
+        self.expires_in = answer.json()["expires_in"]
+        self.headers = {"Authorization": f"Bearer {self.token}"}
+
+    def post(self, path: str, body: Any, **headers: str) -> requests.Response:
+        return requests.post(
+            self.base + path, json=body, headers={**self.headers, **headers}, timeout=60
+        )
+
+    def get(self, path: str, **params: Any) -> requests.Response:
+        return requests.get(self.base + path, params=params, headers=self.headers, timeout=30)
+
+
+@pytest.fixture
+def client(farm: Farm, tenant) -> Smartmanu:  # type: ignore[no-untyped-def]
+    return Smartmanu(farm.base_url, tenant.creds.api_key)
+
+
+def test_a_token_is_issued_for_an_hour(client: Smartmanu) -> None:
+    assert client.expires_in == 3600
+    assert client.token.startswith("smt_")
+
+
+def test_no_or_a_bad_token_is_401_with_the_hint_to_reauthenticate(farm: Farm) -> None:
+    for headers in ({}, {"Authorization": "Bearer smt_nope.nope"}):
+        response = requests.post(
+            f"{farm.base_url}/v2/design/generate", json=TECH_TEE, headers=headers, timeout=10
+        )
+
+        assert response.status_code == 401
+        assert response.json()["code"] == 401
+        assert "/auth/token" in response.json()["message"]
+
+
+def test_a_wrong_secret_gets_no_token(farm: Farm, tenant) -> None:  # type: ignore[no-untyped-def]
+    prefix = tenant.creds.api_key.rsplit("_", 1)[0]
+    response = requests.post(
+        f"{farm.base_url}/auth/token", json={"api_key": prefix, "secret": "wrong"}, timeout=10
+    )
+
+    assert response.status_code == 401
+
+
+def test_generate_answers_with_the_design_its_files_and_materials(client: Smartmanu) -> None:
+    response = client.post("/v2/design/generate", TECH_TEE)
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == "success"
+    data = body["data"]
+    assert re.fullmatch(r"DSG-\d{4}-[0-9A-F]{16}", data["design_id"])
+    preview = Image.open(io.BytesIO(requests.get(data["preview_url"], timeout=30).content))
+    assert preview.size == (1024, 1024)
+    assert isinstance(data["production_ready"], bool)
+    fabric = [m for m in data["materials"] if m["type"] == "fabric"]
+    assert fabric and re.fullmatch(r"[\d.]+m", fabric[0]["consumption"])
+    assert client.get(f"/v2/design/{data['design_id']}").json()["data"] == data
+
+
+def test_an_infeasible_design_is_5003_and_its_alternatives_are_feasible(
+    client: Smartmanu,
+) -> None:
+    refused = client.post("/v2/design/generate", TOO_MANY_SCREENS)
+
+    assert refused.status_code == 422
+    assert refused.json()["code"] == 5003
+    assert any("screen" in reason for reason in refused.json()["data"]["reasons"])
+    offered = client.post("/v2/design/alternative", TOO_MANY_SCREENS)
+    assert offered.status_code == 200, offered.text
+    alternatives = offered.json()["data"]["alternatives"]
+    assert alternatives
+    for alternative in alternatives:
+        made = client.post("/v2/design/generate", alternative)
+        assert made.status_code == 200, (alternative, made.text)
+
+
+def test_bad_params_are_400_naming_the_field(client: Smartmanu) -> None:
+    body = {"product_type": "t_shirt", "params": {"color": "no_such_colour"}}
+
+    response = client.post("/v2/design/generate", body)
+
+    assert response.status_code == 400
+    assert response.json()["status"] == "error"
+    assert "color" in response.json()["message"]
+
+
+def test_a_batch_with_a_repeated_task_id_is_refused_whole(client: Smartmanu) -> None:
+    tasks = [{"task_id": str(i % 3), "design_params": CHEST_SOLID} for i in range(5)]
+
+    response = client.post("/v2/async/batch", {"tasks": tasks})
+
+    assert response.status_code == 400
+    assert response.json()["data"]["task_id"] == "0"
+
+
+def test_a_batch_with_one_bad_task_names_it(client: Smartmanu) -> None:
+    bad = {"product_type": "spaceship", "params": {}}
+    tasks = [{"task_id": "a", "design_params": CHEST_SOLID}, {"task_id": "b", "design_params": bad}]
+
+    response = client.post("/v2/async/batch", {"tasks": tasks})
+
+    assert response.status_code == 400
+    assert "task_id 'b'" in response.json()["message"]
+
+
+def verified(secret: str, receiver: WebhookReceiver) -> list[dict[str, Any]]:
+    hook = Webhook(secret)
+    return [hook.verify(r.body, r.headers) for r in receiver.successes()]
+
+
+def test_a_thousand_task_batch_calls_back_each_task_and_then_the_batch(
+    client: Smartmanu,
+    tenant,  # type: ignore[no-untyped-def]
+) -> None:
+    port = free_port()
+    callback = f"http://127.0.0.1:{port}/hook"
+    tasks = [
+        {"task_id": f"t{i:04d}", "design_params": TOO_MANY_SCREENS if i % 100 == 7 else CHEST_SOLID}
+        for i in range(1000)
+    ]
+
+    response = client.post("/v2/async/batch", {"tasks": tasks}, **{"X-Callback-Url": callback})
+    assert response.status_code == 200, response.text
+    batch_id = response.json()["data"]["batch_id"]
+    # The receiver is down while the first tasks finish; their callbacks are retried.
+    wait_until(
+        lambda: client.get(f"/v2/async/batch/{batch_id}").json()["data"]["succeeded"] > 0,
+        60,
+        "the first task to finish",
+    )
+    with WebhookReceiver(port=port) as receiver:
+        wait_until(lambda: len(receiver.successes()) >= 1001, 300, "every callback")
+        bodies = verified(tenant.creds.webhook_secret, receiver)
+
+    task_calls = [b for b in bodies if b["event"].startswith("task.")]
+    batch_calls = [b for b in bodies if b["event"] == "batch.completed"]
+    assert sorted(b["task_id"] for b in task_calls) == [t["task_id"] for t in tasks]
+    infeasible = [b for b in task_calls if b["status"] == "error"]
+    assert sorted(b["task_id"] for b in infeasible) == [f"t{i:04d}" for i in range(7, 1000, 100)]
+    assert {b["code"] for b in infeasible} == {5003}
+    assert all(b["data"]["reasons"] for b in infeasible)
+    assert len(batch_calls) == 1
+    assert (batch_calls[0]["total"], batch_calls[0]["succeeded"]) == (1000, 990)
+    assert batch_calls[0]["failed"] == 10
+    summary = client.get(f"/v2/async/batch/{batch_id}", page=2, page_size=100).json()["data"]
+    assert (summary["succeeded"], summary["failed"], summary["queued"]) == (990, 10, 0)
+    assert [t["task_id"] for t in summary["tasks"]] == [f"t{i:04d}" for i in range(100, 200)]
+
+
+def progress_messages(farm: Farm, token: str, order_id: str) -> list[dict[str, Any]]:
+    url = f"ws://127.0.0.1:{farm.port}/ws/progress?order_id={order_id}&token={token}"
+    with connect(url, open_timeout=10, close_timeout=5) as socket:
+        return [json.loads(message) for message in socket]
+
+
+def test_the_websocket_follows_a_design_to_100(client: Smartmanu, farm: Farm) -> None:
+    body = {
+        **TECH_TEE,
+        "params": {
+            **TECH_TEE["params"],
+            "pattern": {"type": "ai_generate", "prompt": "星空 waves"},
+        },
+    }
+    tasks = [{"task_id": "only", "design_params": body}]
+    batch_id = client.post("/v2/async/batch", {"tasks": tasks}).json()["data"]["batch_id"]
+    design_id = client.get(f"/v2/async/batch/{batch_id}").json()["data"]["tasks"][0]["design_id"]
+
+    messages = progress_messages(farm, client.token, design_id)
+
+    completions = [m["completion"] for m in messages]
+    assert completions == sorted(completions)
+    assert completions[-1] == 100
+    assert set(messages[-1]) == {"timestamp", "stage", "completion", "alert"}
+
+
+def test_the_websocket_follows_a_batch_to_100(client: Smartmanu, farm: Farm) -> None:
+    tasks = [{"task_id": str(i), "design_params": CHEST_SOLID} for i in range(20)]
+    batch_id = client.post("/v2/async/batch", {"tasks": tasks}).json()["data"]["batch_id"]
+
+    messages = progress_messages(farm, client.token, batch_id)
+
+    completions = [m["completion"] for m in messages]
+    assert completions == sorted(completions) and completions[-1] == 100
+    assert messages[-1]["stage"] == "completed"
+
+
+def test_the_websocket_refuses_a_connection_without_a_token(farm: Farm) -> None:
+    url = f"ws://127.0.0.1:{farm.port}/ws/progress?order_id=DSG-2026-0"
+    with pytest.raises(Exception), connect(url, open_timeout=10) as socket:  # noqa: B017
+        socket.recv(timeout=5)
