@@ -246,3 +246,21 @@ def test_the_websocket_refuses_a_connection_without_a_token(farm: Farm) -> None:
     url = f"ws://127.0.0.1:{farm.port}/ws/progress?order_id=DSG-2026-0"
     with pytest.raises(Exception), connect(url, open_timeout=10) as socket:  # noqa: B017
         socket.recv(timeout=5)
+
+
+def test_past_1000_calls_a_minute_the_caller_gets_429(farm: Farm, make_tenant) -> None:  # type: ignore[no-untyped-def]
+    client = Smartmanu(farm.base_url, make_tenant().creds.api_key)
+    session = requests.Session()
+    session.headers.update(client.headers)
+    answers = []
+    for _ in range(1500):
+        answers.append(session.get(f"{farm.base_url}/v2/design/DSG-2026-NONE", timeout=10))
+        if answers[-1].status_code == 429:
+            break
+
+    assert answers[0].status_code == 404
+    assert answers[0].headers["X-RateLimit-Remaining"] == "999"
+    limited = answers[-1]
+    assert limited.status_code == 429
+    assert limited.json()["code"] == 429
+    assert 1000 <= len(answers) < 1500
