@@ -128,8 +128,13 @@ def main() -> None:
                 intake_s(farm, bearer, batch_body(args.tasks, DESIGN, f"r{r}"))[0]
                 for r in range(args.rounds)
             ]
+            # The intake batches are timed, not run: once the API has sent all their
+            # messages (after answering), they are dropped.
+            sent = 100 + args.tasks * args.rounds
+            wait_until(lambda: farm.redis().llen("design") >= sent, 600, "the intake messages")
+            farm.redis().flushdb()
             sends = [bare_send_s(server.url, args.tasks) for _ in range(args.rounds)]
-            farm.redis().flushdb()  # the intake batches are timed, not run
+            farm.redis().flushdb()
             farm.start_worker("long", concurrency=args.concurrency)
             farm.start_worker("short", concurrency=2)
             started = time.perf_counter()

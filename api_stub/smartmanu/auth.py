@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Response
+from fastapi import Depends, Header, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from api_stub import tokens
@@ -69,7 +69,10 @@ def limiter() -> RateLimiter:
 
 
 async def rate_limited(
-    caller: Annotated[Caller, Depends(token_caller)], settings: SettingsDep, response: Response
+    caller: Annotated[Caller, Depends(token_caller)],
+    settings: SettingsDep,
+    request: Request,
+    response: Response,
 ) -> Caller:
     """The caller, once it has a token left in its bucket (1000 a minute); 429 if not."""
     limit = settings.rate_limit_smartmanu
@@ -83,6 +86,8 @@ async def rate_limited(
             headers={**verdict.headers(), "Retry-After": str(max(1, round(1 / limit.per_s)))},
         )
     response.headers.update(verdict.headers())
+    # Errors raised later in the route build their own response; they take these too.
+    request.state.rate_limit_headers = verdict.headers()
     return caller
 
 

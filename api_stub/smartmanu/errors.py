@@ -65,8 +65,10 @@ class SmartmanuRoute(APIRoute):
             try:
                 return await handle(request)
             except SmartmanuError as exc:
-                return exc.response()
+                answer = exc.response()
             except RequestValidationError as exc:
-                return invalid_request(exc).response()
+                answer = invalid_request(exc).response()
+            answer.headers.update(getattr(request.state, "rate_limit_headers", {}))
+            return answer
 
         return handler

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from PIL import Image
 from standardwebhooks import Webhook
 from websockets.sync.client import connect
 
-from tests.farm import Farm, free_port, wait_until
+from tests.farm import Farm, RedisServer, free_port, wait_until
 from tests.receiver import WebhookReceiver
 
 TECH_TEE = {
@@ -264,3 +265,36 @@ def test_past_1000_calls_a_minute_the_caller_gets_429(farm: Farm, make_tenant) -
     assert limited.status_code == 429
     assert limited.json()["code"] == 429
     assert 1000 <= len(answers) < 1500
+
+
+@pytest.fixture(scope="module")
+def farm_without_workers(tmp_path_factory, database_url: str | None) -> Iterator[Farm]:  # type: ignore[no-untyped-def]
+    """An API whose designs never start: no worker, on a Redis of its own."""
+    root = tmp_path_factory.mktemp("idle")
+    server = RedisServer(root / "redis")
+    server.start()
+    farm = Farm(root, server.url, database_url, design_wait_s=0.5)
+    farm.migrate()
+    try:
+        farm.start_web()
+        yield farm
+    finally:
+        farm.stop_all()
+        server.stop()
+
+
+def test_past_the_wait_generate_answers_processing_and_the_design_can_be_polled(
+    farm_without_workers: Farm,
+) -> None:
+    client = Smartmanu(
+        farm_without_workers.base_url, farm_without_workers.create_key("idle").api_key
+    )
+
+    answer = client.post("/v2/design/generate", TECH_TEE)
+
+    assert answer.status_code == 202
+    assert answer.json()["status"] == "processing"
+    design_id = answer.json()["data"]["design_id"]
+    polled = client.get(f"/v2/design/{design_id}")
+    assert (polled.status_code, polled.json()["status"]) == (202, "processing")
+    assert polled.json()["data"]["progress_url"] == f"/ws/progress?order_id={design_id}"
