@@ -31,7 +31,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tasks.formats import TWO_D, detect_format  # noqa: E402
-from tasks.framing import is_z_up  # noqa: E402
 from tasks.thumbnail import (  # noqa: E402
     ThumbnailParams,
     draw,
@@ -39,7 +38,8 @@ from tasks.thumbnail import (  # noqa: E402
     run_thumbnail,
     thumbnail_tessellation,
 )
-from tasks.triangles import Triangles  # noqa: E402
+from tasks.thumbnail.framing import is_z_up  # noqa: E402
+from tasks.thumbnail.triangles import Triangles  # noqa: E402
 from tasks.types import JobContext  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "cad"

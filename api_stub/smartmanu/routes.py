@@ -88,7 +88,7 @@ async def alternative_designs(
     body: DesignRequest, caller: CallerDep, settings: SettingsDep
 ) -> dict[str, Any]:
     """Feasible variants of a request: fewer colours, another process or placement."""
-    from tasks.feasibility import alternatives
+    from tasks.design.feasibility import alternatives
 
     job = intake.design_job(caller.tenant_id, body, settings)
     params = intake.get_kind(intake.DESIGN_KIND).params.model_validate(job.params)

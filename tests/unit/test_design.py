@@ -18,9 +18,9 @@ from pydantic import ValidationError
 
 from config.settings import DEFAULT_TIME_LIMITS
 from tasks.design import DesignParams, run_design
+from tasks.design.lettering import FONT_PATH, NOT_A_CHARACTER, glyph_bitmap, missing_glyphs
+from tasks.design.prompt_style import Dice, Motif, motif_and_mood, prompt_digest, style_for
 from tasks.errors import InfeasibleDesign, InvalidInput
-from tasks.lettering import FONT_PATH, NOT_A_CHARACTER, glyph_bitmap, missing_glyphs
-from tasks.prompt_style import Dice, Motif, motif_and_mood, prompt_digest, style_for
 from tasks.registry import get_kind
 from tasks.types import JobContext, JobOutcome
 

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tasks.colours import colour_difference, delta_e2000
-from tasks.design_params import DesignParams
-from tasks.feasibility import alternatives, assess, check
-from tasks.garments import Rect
-from tasks.ink_analysis import Analysis, InkArea
+from tasks.design.colours import colour_difference, delta_e2000
+from tasks.design.feasibility import alternatives, assess, check
+from tasks.design.garments import Rect
+from tasks.design.ink_analysis import Analysis, InkArea
+from tasks.design.params import DesignParams
 
 WHITE, BLACK, RED = (255, 255, 255), (27, 27, 29), (200, 30, 40)
 

@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from tasks.design import DesignParams, run_design
-from tasks.materials import InkUse, Material, bill_of_materials, cmyk, millilitres, whole_metres
+from tasks.design.materials import (
+    InkUse,
+    Material,
+    bill_of_materials,
+    cmyk,
+    millilitres,
+    whole_metres,
+)
 from tasks.types import JobContext
 
 WHITE, BLACK, NAVY, NATURAL = (255, 255, 255), (27, 27, 29), (31, 42, 68), (239, 230, 209)

@@ -15,17 +15,17 @@ from pydantic import ValidationError
 from tasks.convert import load_scene
 from tasks.errors import InvalidInput, UnsupportedFormat
 from tasks.formats import CadFormat, detect_format
-from tasks.framing import frame, is_z_up, supersampling, view_rotation
-from tasks.mesh_readers import read_simple_mesh
-from tasks.render import rasterise
-from tasks.shading import shade
 from tasks.thumbnail import (
     ThumbnailParams,
     load_triangles,
     run_thumbnail,
     thumbnail_tessellation,
 )
-from tasks.triangles import PRODUCT_GREY, Triangles, from_scene, read_binary_stl
+from tasks.thumbnail.framing import frame, is_z_up, supersampling, view_rotation
+from tasks.thumbnail.mesh_readers import read_simple_mesh
+from tasks.thumbnail.render import rasterise
+from tasks.thumbnail.shading import shade
+from tasks.thumbnail.triangles import PRODUCT_GREY, Triangles, from_scene, read_binary_stl
 from tasks.types import JobContext, JobOutcome
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "cad"

@@ -16,8 +16,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from tasks.colours import normalise_colour
-from tasks.garments import (
+from tasks.design.colours import normalise_colour
+from tasks.design.garments import (
     PLACEMENTS,
     PRINT_PROCESSES,
     PRODUCT_TYPES,

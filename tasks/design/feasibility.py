@@ -27,8 +27,8 @@ from typing import Any
 from PIL import Image
 from pydantic import BaseModel
 
-from tasks.artwork import build_artwork
-from tasks.colours import (
+from tasks.design.artwork import build_artwork
+from tasks.design.colours import (
     MIN_CONTRAST_DE,
     colour_difference,
     colour_rgb,
@@ -36,11 +36,11 @@ from tasks.colours import (
     is_dark,
     rgb_hex,
 )
-from tasks.design_image import load_design_image
-from tasks.design_params import DesignParams, DesignText, SolidPattern, StripesPattern
+from tasks.design.garments import print_area
+from tasks.design.image import load_design_image
+from tasks.design.ink_analysis import Analysis, analyse
+from tasks.design.params import DesignParams, DesignText, SolidPattern, StripesPattern
 from tasks.errors import InvalidInput
-from tasks.garments import print_area
-from tasks.ink_analysis import Analysis, analyse
 
 MAX_SCREENS = 6
 MAX_THREADS = 12

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TypeVar
 
-from tasks.colours import MIN_CONTRAST_DE, RGB, colour_difference, colour_rgb, with_contrast
+from tasks.design.colours import MIN_CONTRAST_DE, RGB, colour_difference, colour_rgb, with_contrast
 
 T = TypeVar("T")
 

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFont
 
-from tasks.garments import Rect
+from tasks.design.garments import Rect
 
 FONT_PATH = Path(__file__).parent / "fonts" / "NotoSansCJKsc-Bold.otf"
 REFERENCE_PX = 100  # text is measured at this size and scaled, as outlines scale exactly

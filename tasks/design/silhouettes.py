@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from tasks.garments import ProductType
+from tasks.design.garments import ProductType
 
 Point = tuple[float, float]
 Path = tuple[Point, ...]

@@ -14,11 +14,17 @@ from pydantic import BaseModel, Field
 from tasks.convert import Tessellation, load_scene
 from tasks.errors import InvalidInput, UnsupportedFormat
 from tasks.formats import TWO_D, CadFormat, detect_format
-from tasks.framing import frame, is_z_up, supersampling, view_rotation
-from tasks.mesh_readers import read_simple_mesh
-from tasks.render import rasterise
-from tasks.shading import shade
-from tasks.triangles import Triangles, from_indexed, from_scene, is_binary_stl, read_binary_stl
+from tasks.thumbnail.framing import frame, is_z_up, supersampling, view_rotation
+from tasks.thumbnail.mesh_readers import read_simple_mesh
+from tasks.thumbnail.render import rasterise
+from tasks.thumbnail.shading import shade
+from tasks.thumbnail.triangles import (
+    Triangles,
+    from_indexed,
+    from_scene,
+    is_binary_stl,
+    read_binary_stl,
+)
 from tasks.types import JobContext, JobOutcome
 
 Side = Annotated[int, Field(ge=1, le=2048, description="pixels")]

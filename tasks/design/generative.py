@@ -8,9 +8,9 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from tasks.colours import RGB
-from tasks.motifs import MOTIFS, Floats
-from tasks.prompt_style import TURNABLE, Frame, Style
+from tasks.design.colours import RGB
+from tasks.design.motifs import MOTIFS, Floats
+from tasks.design.prompt_style import TURNABLE, Frame, Style
 
 # How far the outline sits outside the frame, and how wide it is, as fractions of the
 # frame's size; the frames leave room for it inside the artwork's rectangle.

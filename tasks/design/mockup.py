@@ -16,9 +16,9 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageFilter
 
-from tasks.colours import RGB, is_dark
-from tasks.garments import Rect
-from tasks.silhouettes import Path, Silhouette, Stroke
+from tasks.design.colours import RGB, is_dark
+from tasks.design.garments import Rect
+from tasks.design.silhouettes import Path, Silhouette, Stroke
 
 PREVIEW_PX = 1024
 SUPERSAMPLE = 2

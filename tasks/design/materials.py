@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-from tasks.colours import RGB, is_dark, rgb_hex
-from tasks.garments import PrintProcess, ProductType
+from tasks.design.colours import RGB, is_dark, rgb_hex
+from tasks.design.garments import PrintProcess, ProductType
 
 MaterialType = Literal["fabric", "ink", "thread"]
 

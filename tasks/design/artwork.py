@@ -20,12 +20,12 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from tasks.colours import RGB, colour_difference, colour_rgb, contrasting_ink, merged_inks
-from tasks.design_params import AiGeneratePattern, DesignParams, SolidPattern, StripesPattern
-from tasks.garments import Rect
-from tasks.generative import generated_indices, palette
-from tasks.lettering import text_mask
-from tasks.prompt_style import style_for
+from tasks.design.colours import RGB, colour_difference, colour_rgb, contrasting_ink, merged_inks
+from tasks.design.garments import Rect
+from tasks.design.generative import generated_indices, palette
+from tasks.design.lettering import text_mask
+from tasks.design.params import AiGeneratePattern, DesignParams, SolidPattern, StripesPattern
+from tasks.design.prompt_style import style_for
 
 Indices = npt.NDArray[np.uint8]
 Floats = npt.NDArray[np.floating[Any]]  # float32 where speed matters

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from tasks.prompt_style import Motif, Style
+from tasks.design.prompt_style import Motif, Style
 
 Floats = npt.NDArray[np.floating[Any]]  # float32 where speed matters
 Ints = npt.NDArray[np.int32]

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
-from tasks.artwork import Artwork, Canvas, draw
-from tasks.colours import RGB
-from tasks.design_params import DesignParams
-from tasks.garments import Rect
-from tasks.lettering import fit_text, missing_glyphs
+from tasks.design.artwork import Artwork, Canvas, draw
+from tasks.design.colours import RGB
+from tasks.design.garments import Rect
+from tasks.design.lettering import fit_text, missing_glyphs
+from tasks.design.params import DesignParams
 
 ANALYSIS_PPI = 25.0  # an analysis pixel is 1 mm: enough to count inks and find edges
 MAX_ANALYSIS_PIXELS = 400_000
