@@ -32,17 +32,22 @@ def new_public_id(prefix: str) -> str:
     return f"{prefix}-{datetime.now(UTC).year}-{secrets.token_hex(8).upper()}"
 
 
+def design_params(request: DesignRequest, label: str = "params") -> BaseModel:
+    """The `design` kind's validated params; 400 naming `label` and the field if invalid."""
+    try:
+        return get_kind(DESIGN_KIND).params.model_validate(request.kind_params())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "params"
+        raise bad_request(f"{label}: {field}: {first['msg']}", field=field) from None
+
+
 def design_job(
     tenant_id: str, request: DesignRequest, settings: Settings, label: str = "params"
 ) -> NewJob:
     """The job for one design request; 400 naming `label` and the field if it is invalid."""
     kind = get_kind(DESIGN_KIND)
-    try:
-        params = kind.params.model_validate(request.kind_params())
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "params"
-        raise bad_request(f"{label}: {field}: {first['msg']}", field=field) from None
+    params = design_params(request, label)
     return NewJob(
         tenant_id=tenant_id,
         kind=kind.name,
@@ -103,16 +108,16 @@ def check_callback_url(url: str) -> None:
         raise bad_request("X-Callback-Url must be an http or https URL", field="X-Callback-Url")
 
 
-def load_image(tenant_id: str, job: NewJob, settings: Settings) -> Image.Image | None:
+def load_image(tenant_id: str, file_id: str | None, settings: Settings) -> Image.Image | None:
     """The image an `image` pattern draws, opened lazily (Pillow reads pixels on use and
     refuses decompression bombs); None for other patterns; 400 if it is missing."""
-    if job.input_file_id is None:
+    if file_id is None:
         return None
     with read_scope(settings.sql_url) as session:
         try:
-            stored = get_file(session, tenant_id, job.input_file_id)
+            stored = get_file(session, tenant_id, file_id)
         except FileNotFound:
-            raise bad_request(f"no such file: {job.input_file_id}") from None
+            raise bad_request(f"no such file: {file_id}") from None
     try:
         return Image.open(LocalBlobStore(settings.blob_dir).path(stored.blob_key))
     except (OSError, Image.DecompressionBombError) as exc:

@@ -28,6 +28,7 @@ from storage.event_shapes import smartmanu_design, smartmanu_error
 from storage.jobs import JobNotFound, JobView
 from storage.states import FINAL_STATES, JobState
 from storage.urls import link_signer
+from tasks.design.feasibility import alternatives
 from workers.enqueue import send_many
 
 router = APIRouter(route_class=SmartmanuRoute, tags=["smartmanu"])
@@ -88,11 +89,10 @@ async def alternative_designs(
     body: DesignRequest, caller: CallerDep, settings: SettingsDep
 ) -> dict[str, Any]:
     """Feasible variants of a request: fewer colours, another process or placement."""
-    from tasks.design.feasibility import alternatives
-
-    job = intake.design_job(caller.tenant_id, body, settings)
-    params = intake.get_kind(intake.DESIGN_KIND).params.model_validate(job.params)
-    image = await run_in_threadpool(intake.load_image, caller.tenant_id, job, settings)
+    params = intake.design_params(body)
+    image = await run_in_threadpool(
+        intake.load_image, caller.tenant_id, body.image_file_id(), settings
+    )
     found = await run_in_threadpool(alternatives, params, image)
     return {
         "status": "success",

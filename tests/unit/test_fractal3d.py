@@ -3,8 +3,6 @@ status words and webhook bodies."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import pytest
 
 from api_stub import tokens
@@ -15,6 +13,7 @@ from config.settings import Settings
 from storage.event_shapes import job_event_payload
 from storage.jobs import JobView
 from storage.states import JobState
+from tests.factories import job_view
 
 SECRET = "a-secret-for-tests"
 
@@ -120,35 +119,15 @@ def test_each_kind_of_caller_has_the_seeds_bucket(
 
 
 def job(state: JobState, **overrides: object) -> JobView:
-    fields: dict[str, object] = {
-        "id": "job_1",
-        "tenant_id": "ten_1",
-        "kind": "convert",
-        "queue": "cad",
-        "state": state,
-        "params": {},
-        "input_file_id": None,
-        "input_url": None,
-        "callback_url": "https://example.com/hook",
-        "batch_id": None,
-        "dispatch_id": "d",
-        "dialect": "fractal3d",
-        "client_ref": None,
-        "attempts": 1,
-        "max_attempts": 5,
-        "completion": 100.0,
-        "stage": None,
-        "result": {},
-        "outputs": [{"name": "a.glb", "size": 3, "sha256": "x", "blob_key": "jobs/t/a.glb"}],
-        "error_code": None,
-        "error_message": None,
-        "worker": None,
-        "worker_pid": None,
-        "created_at": datetime(2026, 1, 1),
-        "started_at": None,
-        "finished_at": datetime(2026, 1, 1),
-    }
-    return JobView(**(fields | overrides))  # type: ignore[arg-type]
+    return job_view(
+        **{
+            "kind": "convert",
+            "state": state,
+            "dialect": "fractal3d",
+            "outputs": [{"name": "a.glb", "size": 3, "sha256": "x", "blob_key": "jobs/t/a.glb"}],
+            **overrides,
+        }
+    )
 
 
 def test_a_succeeded_fractal3d_job_posts_its_result_url() -> None:

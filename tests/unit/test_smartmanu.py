@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 
 import pytest
 
@@ -15,6 +14,7 @@ from storage.event_shapes import batch_event_payload, job_event_payload
 from storage.jobs import JobView
 from storage.models import Batch
 from storage.states import JobState
+from tests.factories import job_view
 
 
 def test_public_ids_have_the_seeds_shape_and_do_not_repeat() -> None:
@@ -51,42 +51,27 @@ def test_error_body_carries_the_seeds_code() -> None:
 
 
 def task(state: JobState, **overrides: object) -> JobView:
-    fields: dict[str, object] = {
-        "id": "DSG-2026-00000000000000AA",
-        "tenant_id": "ten_1",
-        "kind": "design",
-        "queue": "design",
-        "state": state,
-        "params": {},
-        "input_file_id": None,
-        "input_url": None,
-        "callback_url": "https://example.com/hook",
-        "batch_id": "BAT-2026-00000000000000BB",
-        "dispatch_id": "d",
-        "dialect": "smartmanu",
-        "client_ref": "7",
-        "attempts": 1,
-        "max_attempts": 5,
-        "completion": 100.0,
-        "stage": None,
-        "result": {
-            "production_ready": True,
-            "materials": [{"type": "fabric", "code": "FB-025", "consumption": "1.2m"}],
-            "warnings": [],
-        },
-        "outputs": [
-            {"name": "preview.png", "size": 1, "sha256": "x", "blob_key": "jobs/t/preview.png"},
-            {"name": "print.png", "size": 1, "sha256": "x", "blob_key": "jobs/t/print.png"},
-        ],
-        "error_code": None,
-        "error_message": None,
-        "worker": None,
-        "worker_pid": None,
-        "created_at": datetime(2026, 1, 1),
-        "started_at": None,
-        "finished_at": datetime(2026, 1, 1),
-    }
-    return JobView(**(fields | overrides))  # type: ignore[arg-type]
+    return job_view(
+        **{
+            "id": "DSG-2026-00000000000000AA",
+            "kind": "design",
+            "queue": "design",
+            "state": state,
+            "batch_id": "BAT-2026-00000000000000BB",
+            "dialect": "smartmanu",
+            "client_ref": "7",
+            "result": {
+                "production_ready": True,
+                "materials": [{"type": "fabric", "code": "FB-025", "consumption": "1.2m"}],
+                "warnings": [],
+            },
+            "outputs": [
+                {"name": "preview.png", "size": 1, "sha256": "x", "blob_key": "jobs/t/preview.png"},
+                {"name": "print.png", "size": 1, "sha256": "x", "blob_key": "jobs/t/print.png"},
+            ],
+            **overrides,
+        }
+    )
 
 
 def test_a_succeeded_task_posts_its_design() -> None:
