@@ -28,6 +28,8 @@ FAST_SETTINGS = {
     # The first retry rides a Celery countdown; later ones are left to beat's sweeper.
     "webhook_countdown_max_s": 0.5,
     "kind_time_limits": json.dumps({"noop": {"soft_s": 6, "hard_s": 12}}),
+    # Generous, so that a loaded machine still answers generate with the design itself.
+    "design_wait_s": 90,
     # Enough for every fixture; a job asking for more fails as out_of_memory.
     "job_memory_limit_mib": 1536,
 }
