@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -35,10 +36,10 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str | None]:
-    """A fresh PostgreSQL database when JOBFARM_TEST_POSTGRES_URL names a server (dropped
-    afterwards); otherwise None, and each farm uses SQLite under its own directory."""
+@contextmanager
+def fresh_postgres_database() -> Iterator[str | None]:
+    """A new PostgreSQL database on JOBFARM_TEST_POSTGRES_URL's server, dropped
+    afterwards; None when no server is named (farms then use SQLite of their own)."""
     admin_url = os.environ.get("JOBFARM_TEST_POSTGRES_URL")
     if not admin_url:
         yield None
@@ -50,8 +51,25 @@ def database_url() -> Iterator[str | None]:
     url = normalize_sql_url(
         make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     )
-    yield url
-    get_engine(url).dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield url
+    finally:
+        get_engine(url).dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str | None]:
+    """The session farm's database: a fresh PostgreSQL one, or None (SQLite)."""
+    with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def own_database_url() -> Iterator[str | None]:
+    """A database for a farm on a Redis of its own. Sharing the session farm's would let
+    that farm's reconciler take this farm's jobs and webhooks into its own Redis."""
+    with fresh_postgres_database() as url:
+        yield url

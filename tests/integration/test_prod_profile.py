@@ -20,12 +20,12 @@ PROD = {
 
 
 @pytest.fixture(scope="module")
-def prod_farm(tmp_path_factory, database_url: str | None) -> Iterator[Farm]:  # type: ignore[no-untyped-def]
+def prod_farm(tmp_path_factory, own_database_url: str | None) -> Iterator[Farm]:  # type: ignore[no-untyped-def]
     """A prod-profile farm on a Redis of its own: no other farm's workers take its messages."""
     root = tmp_path_factory.mktemp("prod")
     server = RedisServer(root / "redis")
     server.start()
-    farm = Farm(root, server.url, database_url, **FAST_SETTINGS, **PROD)
+    farm = Farm(root, server.url, own_database_url, **FAST_SETTINGS, **PROD)
     farm.migrate()
     try:
         farm.start_roles(long=1, short=1, beat=False)

@@ -16,11 +16,11 @@ OUTAGE_S = 10
 
 
 @pytest.fixture
-def own_farm(tmp_path, database_url: str | None) -> Iterator[Farm]:  # type: ignore[no-untyped-def]
+def own_farm(tmp_path, own_database_url: str | None) -> Iterator[Farm]:  # type: ignore[no-untyped-def]
     """A farm on a Redis of its own, which this test may stop."""
     server = RedisServer(tmp_path / "redis")
     server.start()
-    farm = Farm(tmp_path, server.url, database_url, **FAST_SETTINGS)
+    farm = Farm(tmp_path, server.url, own_database_url, **FAST_SETTINGS)
     farm.redis_server = server  # type: ignore[attr-defined]
     farm.migrate()
     try:

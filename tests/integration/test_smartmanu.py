@@ -268,12 +268,12 @@ def test_past_1000_calls_a_minute_the_caller_gets_429(farm: Farm, make_tenant) -
 
 
 @pytest.fixture(scope="module")
-def farm_without_workers(tmp_path_factory, database_url: str | None) -> Iterator[Farm]:  # type: ignore[no-untyped-def]
+def farm_without_workers(tmp_path_factory, own_database_url: str | None) -> Iterator[Farm]:  # type: ignore[no-untyped-def]
     """An API whose designs never start: no worker, on a Redis of its own."""
     root = tmp_path_factory.mktemp("idle")
     server = RedisServer(root / "redis")
     server.start()
-    farm = Farm(root, server.url, database_url, design_wait_s=0.5)
+    farm = Farm(root, server.url, own_database_url, design_wait_s=0.5)
     farm.migrate()
     try:
         farm.start_web()
