@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from storage import webhooks
+from storage import credits, webhooks
 from storage.event_shapes import Link
 from storage.models import Batch, Job, new_id, utcnow
 from storage.states import IllegalTransition, JobState, sources_of
@@ -322,6 +322,7 @@ def _finish(
     if not _transition(session, job_id, target, condition, finished_at=utcnow(), **values):
         return None
     job = JobView.from_row(_load(session, job_id))
+    credits.settle(session, job.id, succeeded=job.state is JobState.SUCCEEDED)
     delivery_ids = webhooks.record_job_event(session, job, link)
     if job.batch_id and _count_in_batch(session, job.batch_id, job.state):
         batch = session.get(Batch, job.batch_id)

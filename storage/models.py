@@ -177,3 +177,34 @@ class AuditEvent(Base):
     request_id: Mapped[str | None] = mapped_column(String(60))
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class CreditAccount(Base):
+    """A tenant's spendable credits; reserved credits are already taken out."""
+
+    __tablename__ = "credit_accounts"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CreditTransaction(Base):
+    """One movement of credits. A job has at most one of each kind (reserve, then charge
+    or refund), which the unique index enforces whatever the retries."""
+
+    __tablename__ = "credit_transactions"
+    __table_args__ = (
+        Index("ix_credit_transactions_job_kind", "job_id", "kind", unique=True),
+        Index("ix_credit_transactions_tenant_at", "tenant_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    job_id: Mapped[str | None] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(10))
+    # Signed: what the movement did to the spendable balance (a charge moves nothing).
+    amount: Mapped[int] = mapped_column(BigInteger)
+    balance_after: Mapped[int] = mapped_column(BigInteger)
+    note: Mapped[str | None] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
