@@ -81,6 +81,8 @@ class Settings(BaseSettings):
 
     url_signing_secret: str = DEV_SECRET
     access_token_secret: str = DEV_SECRET
+    # Encrypts the API keys of registered content models; changing it loses them.
+    model_key_secret: str = DEV_SECRET
     access_token_ttl_s: int = Field(default=24 * 3600, gt=0)
     # Token buckets per caller, as fractal3d documents them: (size, refill per second).
     rate_limit_anonymous: RateLimit = Field(default_factory=lambda: RateLimit(burst=100, per_s=10))
@@ -143,6 +145,7 @@ class Settings(BaseSettings):
             for name, value in (
                 ("JOBFARM_URL_SIGNING_SECRET", self.url_signing_secret),
                 ("JOBFARM_ACCESS_TOKEN_SECRET", self.access_token_secret),
+                ("JOBFARM_MODEL_KEY_SECRET", self.model_key_secret),
                 ("JOBFARM_FLOWER_PASSWORD", self.flower_password),
             )
             if value in PLACEHOLDER_SECRETS or len(value) < 16

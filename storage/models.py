@@ -208,3 +208,23 @@ class CreditTransaction(Base):
     balance_after: Mapped[int] = mapped_column(BigInteger)
     note: Mapped[str | None] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContentModel(Base):
+    """A generation model a tenant registered: where to call it and what it costs.
+    The API key is kept encrypted and never returned."""
+
+    __tablename__ = "content_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    provider: Mapped[str] = mapped_column(String(40))
+    model_name: Mapped[str] = mapped_column(String(100))
+    api_base: Mapped[str | None] = mapped_column(Text)
+    api_key_encrypted: Mapped[str | None] = mapped_column(Text)
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    credits_cost: Mapped[int] = mapped_column(default=0)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -15,6 +15,7 @@ def test_prod_accepts_real_secrets_and_guards_ssrf() -> None:
         profile="prod",
         url_signing_secret="x" * 32,
         access_token_secret="z" * 32,
+        model_key_secret="m" * 32,
         flower_password="y" * 20,
     )
     assert settings.ssrf_guard_enabled
@@ -22,7 +23,12 @@ def test_prod_accepts_real_secrets_and_guards_ssrf() -> None:
 
 def test_prod_refuses_a_placeholder_access_token_secret() -> None:
     with pytest.raises(ValidationError, match="JOBFARM_ACCESS_TOKEN_SECRET"):
-        Settings(profile="prod", url_signing_secret="x" * 32, flower_password="y" * 20)
+        Settings(
+            profile="prod",
+            url_signing_secret="x" * 32,
+            model_key_secret="m" * 32,
+            flower_password="y" * 20,
+        )
 
 
 def test_dev_allows_local_urls_by_default() -> None:
