@@ -46,6 +46,8 @@ DEFAULT_TIME_LIMITS: dict[str, TimeLimit] = {
     "convert": TimeLimit(soft_s=600, hard_s=660),
     "thumbnail": TimeLimit(soft_s=300, hard_s=360),
     "design": TimeLimit(soft_s=120, hard_s=180),
+    "video": TimeLimit(soft_s=1800, hard_s=1860),
+    "ppt": TimeLimit(soft_s=300, hard_s=360),
 }
 FALLBACK_TIME_LIMIT = TimeLimit(soft_s=900, hard_s=960)
 

@@ -61,6 +61,12 @@ class InputForbidden(PermanentError):
     code = "input_forbidden"
 
 
+class ModelUnavailable(PermanentError):
+    """The content model could not be reached or gave no usable answer."""
+
+    code = "model_unavailable"
+
+
 class InfeasibleDesign(PermanentError):
     """The design cannot be produced as requested."""
 

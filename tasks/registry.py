@@ -9,8 +9,10 @@ from pydantic import BaseModel
 from tasks.convert import ConvertParams, run_convert
 from tasks.design import DesignParams, run_design
 from tasks.noop import NoopParams, run_noop
+from tasks.ppt import PptParams, run_ppt
 from tasks.thumbnail import ThumbnailParams, run_thumbnail
 from tasks.types import JobFunction
+from tasks.video import VideoParams, run_video
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ KINDS: dict[str, JobKind] = {
         ),
         # An image pattern's file comes as the job's input; other patterns need none.
         JobKind(name="design", run=run_design, queue="design", params=DesignParams),
+        JobKind(name="video", run=run_video, queue="media", params=VideoParams),
+        JobKind(name="ppt", run=run_ppt, queue="media", params=PptParams),
     )
 }
 
