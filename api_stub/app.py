@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from api_stub.content import routes as content_routes
 from api_stub.fractal3d.app import MOUNT_PATH, create_fractal3d_app
 from api_stub.native import files, health, jobs, webhooks
 from api_stub.problems import install_problem_handlers
@@ -25,7 +26,10 @@ def create_app() -> FastAPI:
         description="Submit long-running jobs, poll them, receive signed webhooks.",
     )
     install_problem_handlers(app)
-    for module in (jobs, files, webhooks, health, smartmanu_routes, smartmanu_progress):
+    # The content dialect's /api/v1 routes come before fractal3d's /api mount, which
+    # would otherwise take every path under /api.
+    routers = (jobs, files, webhooks, health, smartmanu_routes, smartmanu_progress, content_routes)
+    for module in routers:
         app.include_router(module.router)
     app.mount(MOUNT_PATH, create_fractal3d_app())
     app.add_middleware(RequestIdMiddleware)

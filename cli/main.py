@@ -13,7 +13,7 @@ import uvicorn
 from cli import client, roles
 from cli.up import run_up
 from config.settings import get_settings
-from storage import audit, tenants
+from storage import audit, credits, tenants
 from storage.db import session_scope
 from storage.migrate import upgrade
 
@@ -92,6 +92,19 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
             return 1
         audit.record(session, "key.revoke", "cli", caller.tenant_id, caller.key_id, None)
     print(f"revoked {caller.key_id} of tenant {caller.tenant_id}")
+    return 0
+
+
+def cmd_credits_add(args: argparse.Namespace) -> int:
+    """Top a tenant's credits up (the operator's recharge); prints the new balance."""
+    with session_scope(get_settings().sql_url) as session:
+        tenant_id = tenants.tenant_id_of(session, args.tenant)
+        if tenant_id is None:
+            print(f"no tenant {args.tenant!r}", file=sys.stderr)
+            return 1
+        balance = credits.recharge(session, tenant_id, args.amount, args.note)
+        audit.record(session, "credits.add", "cli", tenant_id, None, None, amount=args.amount)
+    print(json.dumps({"tenant_id": tenant_id, "credit_balance": balance}))
     return 0
 
 
@@ -183,6 +196,14 @@ def parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke an API key and the tokens it issued")
     revoke.add_argument("key", help="the API key, or its first part jf_<prefix>")
     revoke.set_defaults(func=cmd_keys_revoke)
+    credit = sub.add_parser("credits", help="manage tenants' credits").add_subparsers(
+        dest="credits", required=True
+    )
+    add = credit.add_parser("add", help="add credits to a tenant (by name or id)")
+    add.add_argument("--tenant", required=True)
+    add.add_argument("--amount", type=int, required=True)
+    add.add_argument("--note", default="operator top-up")
+    add.set_defaults(func=cmd_credits_add)
     aud = sub.add_parser("audit", help="print the audit log")
     aud.add_argument("--tenant")
     aud.add_argument("--limit", type=int, default=100)

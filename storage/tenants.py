@@ -95,3 +95,12 @@ def revoke_key(session: Session, presented: str) -> Caller:
     if row.revoked_at is None:
         row.revoked_at = utcnow()
     return Caller(tenant_id=row.tenant_id, key_id=row.id)
+
+
+def tenant_id_of(session: Session, name_or_id: str) -> str | None:
+    """The id of the tenant with this name or id, or None."""
+    row = (
+        session.get(Tenant, name_or_id)
+        or session.scalars(select(Tenant).where(Tenant.name == name_or_id)).first()
+    )
+    return None if row is None else row.id
