@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from api_stub.content import generation as content_generation
 from api_stub.content import routes as content_routes
 from api_stub.fractal3d.app import MOUNT_PATH, create_fractal3d_app
 from api_stub.native import files, health, jobs, webhooks
@@ -28,8 +29,8 @@ def create_app() -> FastAPI:
     install_problem_handlers(app)
     # The content dialect's /api/v1 routes come before fractal3d's /api mount, which
     # would otherwise take every path under /api.
-    routers = (jobs, files, webhooks, health, smartmanu_routes, smartmanu_progress, content_routes)
-    for module in routers:
+    routers = (jobs, files, webhooks, health, smartmanu_routes, smartmanu_progress)
+    for module in (*routers, content_routes, content_generation):
         app.include_router(module.router)
     app.mount(MOUNT_PATH, create_fractal3d_app())
     app.add_middleware(RequestIdMiddleware)

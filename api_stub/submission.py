@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
-from storage import audit, jobs
+from storage import audit, credits, jobs
 from storage.files import FileNotFound, get_file
 from storage.jobs import Dispatch, JobView, NewJob
 from tasks.registry import JobKind, UnknownKind, get_kind
@@ -38,6 +38,8 @@ class Submission:
     batch_id: str | None = None
     dialect: str = "native"
     job_id: str | None = None
+    # Credits reserved in the job's own transaction (0: a job that costs nothing).
+    credits_cost: int = 0
 
 
 def validated_kind(name: str, params: dict[str, Any]) -> tuple[JobKind, dict[str, Any]]:
@@ -67,7 +69,8 @@ def submit(
 
     The job is committed before its message is sent, so a broker outage never
     loses an accepted job: an unsent one is marked so and the reconciler sends it.
-    Raises `Rejected`, or `IdempotencyConflict` when the key came with another request.
+    Raises `Rejected`, `IdempotencyConflict` when the key came with another request, or
+    `InsufficientCredits` (nothing stored) when the balance does not cover `credits_cost`.
     """
     kind, params = validated_kind(sub.kind, sub.params)
     if kind.takes_input and not (sub.input_file_id or sub.input_url):
@@ -95,6 +98,8 @@ def submit(
     job, created = jobs.create_job(session, new)
     if not created:
         return job, False
+    if sub.credits_cost:
+        credits.reserve(session, sub.tenant_id, job.id, sub.credits_cost)
     audit.record(session, "job.create", actor, sub.tenant_id, job.id, request_id, kind=job.kind)
     session.commit()
     assert job.dispatch_id

@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     # How long POST /v2/design/generate waits for its design before answering "processing".
     design_wait_s: float = Field(default=20.0, ge=0)
     max_batch_tasks: int = Field(default=10_000, gt=0)
+    # How long POST /api/v1/ppt/generate waits for its deck before answering with its id.
+    content_wait_s: float = Field(default=30.0, ge=0)
     signed_url_ttl_s: int = Field(default=3600, gt=0)
     file_retention_days: int = Field(default=7, ge=1)
     max_upload_bytes: int = Field(default=4 * 1024**3, gt=0)
@@ -135,6 +137,8 @@ class Settings(BaseSettings):
     # Hard cap on one job process's data memory; past it allocations fail and the job
     # fails as out_of_memory instead of the host swapping or the OOM killer striking. 0: none.
     job_memory_limit_mib: int = Field(default=4096, ge=0)
+    # How often each worker process looks for run directories of killed runs to remove.
+    work_sweep_s: float = Field(default=300.0, ge=0)
 
     log_level: str = "INFO"
 

@@ -30,8 +30,10 @@ from workers.app import app
 from workers.backoff import job_retry_delay
 from workers.enqueue import RUN_JOB, send_deliveries, send_jobs
 from workers.inputs import fetch_inputs
+from workers.models import with_model
 from workers.progress import Heartbeat, ProgressReporter, RunLost
 from workers.resources import blob_store, redis_client
+from workers.scratch import sweep_abandoned
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ def run_job(self: Task, job_id: str) -> str:
         return execute(held, settings, run_dir, self.send_event)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
+        sweep_abandoned(run_dir.parent, settings.sql_url, run_dir.name, settings.work_sweep_s)
 
 
 def execute(held: Claim, settings: Settings, run_dir: Path, send_event: Any) -> str:
@@ -108,6 +111,7 @@ def run_kind(
         raise JobError(f"unknown job kind {job.kind!r}") from None
     except ValidationError as exc:
         raise JobError(f"invalid params: {exc.errors()[0]['msg']}") from None
+    params = with_model(params, job.tenant_id, settings)
     inputs = fetch_inputs(job, run_dir / "in", settings, blob_store())
     ctx = JobContext(
         params=params, workdir=run_dir, inputs=inputs, attempt=held.attempt, progress=progress

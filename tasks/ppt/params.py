@@ -33,6 +33,11 @@ class PptParams(BaseModel):
     model: ModelSpec | None = Field(
         default=None, description="the content model; a dialect fills it from its registry"
     )
+    model_id: int | None = Field(
+        default=None,
+        description="a registered model; the worker resolves it into `model` when the job "
+        "runs, so its API key is never stored with the job",
+    )
     theme: Colour | None = Field(
         default=None, description=f"the accent colour; None: {DEFAULT_THEME}"
     )

@@ -31,6 +31,11 @@ class VideoParams(BaseModel):
     script: str = Field(min_length=1, max_length=5000, pattern=r"\S")
     duration: float = Field(ge=1, le=600, description="seconds")
     model: ModelSpec | None = Field(default=None, description="None: the farm's local model")
+    model_id: int | None = Field(
+        default=None,
+        description="a registered model; the worker resolves it into `model` when the job "
+        "runs, so its API key is never stored with the job",
+    )
     title: str | None = Field(
         default=None, min_length=1, max_length=100, description="None: the first sentence"
     )

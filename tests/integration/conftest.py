@@ -30,6 +30,8 @@ FAST_SETTINGS = {
     "kind_time_limits": json.dumps({"noop": {"soft_s": 6, "hard_s": 12}}),
     # Generous, so that a loaded machine still answers generate with the design itself.
     "design_wait_s": 90,
+    # Every worker process sweeps killed runs' directories after each job.
+    "work_sweep_s": 0,
     # Enough for every fixture; a job asking for more fails as out_of_memory.
     "job_memory_limit_mib": 1536,
 }
