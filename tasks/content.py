@@ -80,12 +80,15 @@ class ContentModel(Protocol):
         ...
 
 
-def model_for(spec: ModelSpec | None) -> ContentModel:
-    """The model `spec` names: `LocalModel` when there is none or it is local."""
+def model_for(spec: ModelSpec | None, session: requests.Session | None = None) -> ContentModel:
+    """The model `spec` names: `LocalModel` when there is none or it is local. A remote
+    one calls out through `session` (the farm's, with its SSRF guard), else plain requests."""
     if spec is None or spec.provider == LOCAL:
         return LocalModel()
     assert spec.api_base is not None
-    return ChatCompletionsModel(spec.api_base, spec.api_key, spec.model_name, spec.timeout_s)
+    return ChatCompletionsModel(
+        spec.api_base, spec.api_key, spec.model_name, spec.timeout_s, session=session
+    )
 
 
 # --- Shaping rules, shared by both models -------------------------------------------------
@@ -299,8 +302,9 @@ class ChatCompletionsModel:
             response = (self.session or requests).post(
                 url, json=body, headers=headers, timeout=timeout
             )
-        except requests.RequestException as exc:
-            # The class name only: an exception's text may quote the request.
+        except Exception as exc:
+            # Any failure to send: requests' own, or the refusal of the session the farm
+            # injects (its SSRF guard). The class name only: the text may quote the request.
             raise ModelUnavailable(
                 f"{self.model_name} is unreachable ({type(exc).__name__})"
             ) from None

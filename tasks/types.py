@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import requests
 from pydantic import BaseModel
 
 
@@ -29,6 +30,9 @@ class JobContext:
     inputs: tuple[Path, ...] = ()
     attempt: int = 1
     progress: Progress = no_progress
+    # For URLs a client supplied (a registered model's endpoint): the farm's session, which
+    # refuses internal addresses in prod. None: the kind uses plain requests.
+    http: requests.Session | None = None
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from tasks.types import JobContext, JobOutcome
 from workers.app import app
 from workers.backoff import job_retry_delay
 from workers.enqueue import RUN_JOB, send_deliveries, send_jobs
+from workers.http_guard import client_session
 from workers.inputs import fetch_inputs
 from workers.models import with_model
 from workers.progress import Heartbeat, ProgressReporter, RunLost
@@ -113,10 +114,16 @@ def run_kind(
         raise JobError(f"invalid params: {exc.errors()[0]['msg']}") from None
     params = with_model(params, job.tenant_id, settings)
     inputs = fetch_inputs(job, run_dir / "in", settings, blob_store())
-    ctx = JobContext(
-        params=params, workdir=run_dir, inputs=inputs, attempt=held.attempt, progress=progress
-    )
-    return kind.run(ctx)
+    with client_session(settings.ssrf_guard_enabled) as http:
+        ctx = JobContext(
+            params=params,
+            workdir=run_dir,
+            inputs=inputs,
+            attempt=held.attempt,
+            progress=progress,
+            http=http,
+        )
+        return kind.run(ctx)
 
 
 def store_and_succeed(held: Claim, settings: Settings, outcome: JobOutcome) -> str:

@@ -24,7 +24,7 @@ def run_ppt(ctx: JobContext) -> JobOutcome:
     params = ctx.params
     assert isinstance(params, PptParams)
     ctx.progress(0, "content")
-    slides = model_for(params.model).slides(params.topic, list(params.outline))
+    slides = model_for(params.model, ctx.http).slides(params.topic, list(params.outline))
     check_slide_count(slides, params.outline)
     ctx.progress(CONTENT_DONE, "content")
     deck, theme, titles = new_deck(), colour_rgb(params.theme_colour), []

@@ -50,7 +50,7 @@ def run_video(ctx: JobContext) -> JobOutcome:
     params = ctx.params
     assert isinstance(params, VideoParams)
     title_s = title_seconds(params.duration)
-    scenes = model_for(params.model).scenes(params.script, params.duration - title_s)
+    scenes = model_for(params.model, ctx.http).scenes(params.script, params.duration - title_s)
     ctx.progress(ENCODING_FROM, "scenes")
     title = params.title or default_title(params.script)
     frames = total_frames(params.duration, params.fps)

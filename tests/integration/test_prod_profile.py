@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import requests
 
 from tests.farm import Farm, RedisServer, wait_until
 from tests.integration.conftest import FAST_SETTINGS
@@ -87,3 +88,36 @@ def test_fractal3d_url_inputs_to_internal_addresses_fail(prod_farm: Farm, url: s
 
     assert result["status"] == "Failed"
     assert "non-public" in result["message"]
+
+
+def test_a_models_endpoint_on_an_internal_address_is_never_called(prod_farm: Farm) -> None:
+    creds = prod_farm.create_key("prod-models")
+    added = prod_farm.jobfarm("credits", "add", "--tenant", creds.tenant_id, "--amount", "50")
+    assert added.returncode == 0, added.stderr
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {creds.api_key}"
+    api = f"{prod_farm.base_url}/api/v1"
+
+    def video_status(task_id: str) -> dict | None:  # type: ignore[type-arg]
+        data = http.get(f"{api}/video/{task_id}/status", timeout=10).json()["data"]
+        return data if data["status"] != "processing" else None
+
+    with WebhookReceiver() as internal:
+        model = {
+            "name": "inside",
+            "provider": "openai",
+            "model_name": "m",
+            "api_key": "sk-x",
+            "api_base": internal.url.rsplit("/", 1)[0],
+            "credits_cost": 20,
+        }
+        model_id = http.post(f"{api}/models", json=model, timeout=10).json()["data"]["id"]
+        body = {"script": "一。二。", "duration": 3, "model_id": model_id}
+        created = http.post(f"{api}/video/generate", json=body, timeout=10).json()
+        status = wait_until(lambda: video_status(created["data"]["task_id"]), 60, "the video")
+
+    assert status["status"] == "failed"
+    assert status["error"]["code"] == 40006
+    assert internal.received == []
+    balance = http.get(f"{api}/credit/balance", timeout=10).json()["data"]["credit_balance"]
+    assert balance == 50

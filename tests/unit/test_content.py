@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import requests
 from pydantic import ValidationError
 
 from tasks.content import (
@@ -266,3 +267,17 @@ def test_an_unreachable_endpoint_is_model_unavailable() -> None:
     with pytest.raises(ModelUnavailable, match="unreachable") as caught:
         client(f"http://127.0.0.1:{port}/v1").slides("主题", ["一"])
     assert "sk-test" not in str(caught.value)
+
+
+class RefusingSession(requests.Session):
+    """A session whose guard refuses every address, as the farm's does for internal ones."""
+
+    def post(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        raise PermissionError("refused: a non-public address")
+
+
+def test_a_refusal_by_the_injected_session_is_model_unavailable() -> None:
+    spec = ModelSpec(provider="openai", model_name="m", api_base="http://10.0.0.1/v1")
+
+    with pytest.raises(ModelUnavailable, match="unreachable"):
+        model_for(spec, RefusingSession()).slides("topic", ["one"])
