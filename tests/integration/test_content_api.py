@@ -13,6 +13,7 @@ import av
 import requests
 from pptx import Presentation
 
+from tests.chat_server import serve_chat
 from tests.farm import Farm, free_port, wait_until
 
 QWEN = {
@@ -270,3 +271,47 @@ def test_a_video_whose_worker_is_killed_runs_again_and_is_charged_once(farm: Far
     assert (done["credits_used"], balance(farm, key)) == (35, 65)
     ledger = call(farm, key, "GET", "/credit/transactions").json()["data"]["items"]
     assert sorted(i["type"] for i in ledger if i["task_id"] == task_id) == ["charge", "reserve"]
+
+
+def test_a_registered_chat_model_writes_the_slides_of_a_deck(farm: Farm, tenant) -> None:  # type: ignore[no-untyped-def]
+    key = funded(farm, tenant, 100)
+    slides = [
+        {"title": "产品发布会", "bullets": ["2026 春季"]},
+        {"title": "核心功能：更快", "bullets": ["启动只要一秒", "离线可用"]},
+        {"title": "市场：亚洲优先", "bullets": ["先做上海与新加坡"]},
+    ]
+    with serve_chat() as chat:
+        chat.content = json.dumps({"slides": slides})
+        model = {
+            "name": "chat",
+            "provider": "openai",
+            "model_name": "qwen-max",
+            "api_key": "sk-chat",
+            "api_base": chat.url,
+            "credits_cost": 15,
+        }
+        model_id = call(farm, key, "POST", "/models", json=model).json()["data"]["id"]
+        answer = call(
+            farm,
+            key,
+            "POST",
+            "/ppt/generate",
+            json={"topic": "产品发布会", "outline": ["核心功能", "市场分析"], "model_id": model_id},
+        ).json()
+
+    assert answer["code"] == 200, answer
+    [request] = chat.requests
+    assert request["json"]["model"] == "qwen-max"
+    assert request["headers"]["Authorization"] == "Bearer sk-chat"
+    assert "市场分析" in request["json"]["messages"][1]["content"]
+    deck = Presentation(
+        io.BytesIO(requests.get(answer["data"]["download_url"], timeout=30).content)
+    )
+    text = [
+        shape.text_frame.text
+        for slide in deck.slides
+        for shape in slide.shapes
+        if shape.has_text_frame
+    ]
+    assert any("核心功能：更快" in t for t in text)
+    assert any("先做上海与新加坡" in t for t in text)

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -30,6 +28,7 @@ from tasks.content import (
     to_piece,
 )
 from tasks.errors import ModelUnavailable, PermanentError
+from tests.chat_server import ChatServer, serve_chat
 
 ACTS = "第一幕：清晨的城市醒来。第二幕：人们走进地铁。第三幕：夜晚灯火通明。"
 
@@ -159,46 +158,10 @@ def test_a_remote_spec_needs_an_endpoint_and_hides_its_key() -> None:
 # --- The chat completions client against a real server ---------------------------------
 
 
-@dataclass
-class ChatServer:
-    """A local server answering `/chat/completions` with `content` (or raw `body`)."""
-
-    url: str
-    content: str = ""
-    status: int = 200
-    body: bytes | None = None
-    requests: list[dict[str, Any]] = field(default_factory=list)
-
-
 @pytest.fixture
 def chat_server() -> Iterator[ChatServer]:
-    state = ChatServer(url="")
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            raw = self.rfile.read(int(self.headers["Content-Length"]))
-            state.requests.append(
-                {"path": self.path, "headers": dict(self.headers), "json": json.loads(raw)}
-            )
-            answer = {"choices": [{"message": {"role": "assistant", "content": state.content}}]}
-            body = state.body if state.body is not None else json.dumps(answer).encode()
-            self.send_response(state.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.url = f"http://127.0.0.1:{server.server_port}/v1"
-    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with serve_chat() as state:
+        yield state
 
 
 def client(url: str) -> ChatCompletionsModel:
