@@ -67,7 +67,7 @@ class StubModel:
 
 
 def use_model(monkeypatch: pytest.MonkeyPatch, slides: list[Slide]) -> None:
-    stub: Callable[[object], StubModel] = lambda spec: StubModel(slides)  # noqa: E731
+    stub: Callable[..., StubModel] = lambda spec, session=None: StubModel(slides)  # noqa: E731
     monkeypatch.setattr(ppt, "model_for", stub)
 
 
