@@ -1,4 +1,5 @@
-"""Signed, expiring download URLs for blobs: pure functions of key, expiry and secret."""
+"""Signed, expiring download URLs for blobs: pure functions of key, expiry and secret,
+and the farm's own signer."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import hmac
 import time
 from collections.abc import Callable
 from urllib.parse import quote, urlencode
+
+from config.settings import Settings
 
 DOWNLOAD_PATH = "/v1/blobs/"
 
@@ -23,9 +26,11 @@ def sign_url(base_url: str, secret: str, key: str, ttl_s: int, now: float | None
     return f"{base_url.rstrip('/')}{DOWNLOAD_PATH}{quote(key)}?{query}"
 
 
-def link_signer(base_url: str, secret: str, ttl_s: int) -> Callable[[str], str]:
-    """`sign_url` with everything but the key fixed: blob key → signed URL."""
-    return lambda key: sign_url(base_url, secret, key, ttl_s)
+def download_links(settings: Settings) -> Callable[[str], str]:
+    """Blob key → a signed download URL, under the farm's base URL, secret and TTL."""
+    return lambda key: sign_url(
+        settings.base_url, settings.url_signing_secret, key, settings.signed_url_ttl_s
+    )
 
 
 def verify(secret: str, key: str, expires: int, given: str, now: float | None = None) -> bool:

@@ -32,7 +32,7 @@ from storage.db import read_scope
 from storage.jobs import JobNotFound, JobView
 from storage.states import FINAL_STATES, JobState
 from storage.tenants import Caller
-from storage.urls import link_signer
+from storage.urls import download_links
 
 router = APIRouter(prefix="/api/v1", route_class=ContentRoute, tags=["content"])
 
@@ -196,5 +196,4 @@ def load(tenant_id: str, job_id: str, settings: Settings) -> JobView:
 def output_url(job: JobView, settings: Settings) -> str | None:
     if job.state is not JobState.SUCCEEDED or not job.outputs:
         return None
-    sign = link_signer(settings.base_url, settings.url_signing_secret, settings.signed_url_ttl_s)
-    return sign(job.outputs[0]["blob_key"])
+    return download_links(settings)(job.outputs[0]["blob_key"])

@@ -7,7 +7,6 @@ dialect's words. Job states read as Pending / Succeeded / Failed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -37,7 +36,7 @@ from storage.blobs import LocalBlobStore
 from storage.event_shapes import FRACTAL3D_STATUS, first_output_url
 from storage.files import FileNotFound, FileView, get_file
 from storage.jobs import JobNotFound
-from storage.urls import link_signer
+from storage.urls import download_links
 from tasks.errors import JobError
 from tasks.formats import TWO_D, detect_format
 
@@ -94,7 +93,7 @@ def read_file(
         file_id=stored.id,
         file_name=stored.name,
         size=stored.size,
-        signed_url=signer(settings)(stored.blob_key),
+        signed_url=download_links(settings)(stored.blob_key),
     )
 
 
@@ -149,7 +148,7 @@ def result_file(
         raise Fractal3dError(ErrorType.NOT_FOUND, "transaction not found")
     mark_audited(request, job.id)
     return ResultFile(
-        url=first_output_url(job, signer(settings)),
+        url=first_output_url(job, download_links(settings)),
         status=FRACTAL3D_STATUS[job.state],
         message=job.error_message,
     )
@@ -239,10 +238,6 @@ def owned_file(session: Session, tenant_id: str, file_id: str) -> FileView:
         return get_file(session, tenant_id, file_id)
     except FileNotFound:
         raise Fractal3dError(ErrorType.NOT_FOUND, "file not found") from None
-
-
-def signer(settings: Settings) -> Callable[[str], str]:
-    return link_signer(settings.base_url, settings.url_signing_secret, settings.signed_url_ttl_s)
 
 
 def invalid(message: str) -> Fractal3dError:

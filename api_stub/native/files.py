@@ -16,15 +16,13 @@ from config.settings import Settings
 from storage import audit
 from storage.blobs import LocalBlobStore
 from storage.files import FileNotFound, FileView, get_file
-from storage.urls import sign_url
+from storage.urls import download_links
 
 router = APIRouter(prefix="/v1/files", tags=["files"])
 
 
 def public(stored: FileView, settings: Settings) -> FilePublic:
-    url = sign_url(
-        settings.base_url, settings.url_signing_secret, stored.blob_key, settings.signed_url_ttl_s
-    )
+    url = download_links(settings)(stored.blob_key)
     return FilePublic(
         id=stored.id,
         name=stored.name,

@@ -15,7 +15,7 @@ from config.settings import Settings
 from storage import audit, jobs
 from storage.jobs import IdempotencyConflict, JobNotFound, JobView
 from storage.states import IllegalTransition, JobState
-from storage.urls import sign_url
+from storage.urls import download_links
 from workers.enqueue import BROKER_ERRORS, send_deliveries
 from workers.revoke import stop_running
 
@@ -24,12 +24,7 @@ log = logging.getLogger(__name__)
 
 
 def public(job: JobView, settings: Settings) -> JobPublic:
-    def output_url(key: str) -> str:
-        return sign_url(
-            settings.base_url, settings.url_signing_secret, key, settings.signed_url_ttl_s
-        )
-
-    return JobPublic.of(job, output_url)
+    return JobPublic.of(job, download_links(settings))
 
 
 def not_found(job_id: str) -> Problem:

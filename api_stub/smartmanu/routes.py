@@ -27,7 +27,7 @@ from storage.db import read_scope
 from storage.event_shapes import smartmanu_design, smartmanu_error
 from storage.jobs import JobNotFound, JobView
 from storage.states import FINAL_STATES, JobState
-from storage.urls import link_signer
+from storage.urls import download_links
 from tasks.design.feasibility import alternatives
 from workers.enqueue import send_many
 
@@ -195,7 +195,7 @@ def load_design(tenant_id: str, design_id: str, settings: Settings) -> JobView:
 def design_response(job: JobView, settings: Settings) -> JSONResponse:
     """success (200), error (the code's status: 5003 → 422) or processing (202)."""
     if job.state is JobState.SUCCEEDED:
-        body = {"status": "success", "data": smartmanu_design(job, signer(settings))}
+        body = {"status": "success", "data": smartmanu_design(job, download_links(settings))}
         return JSONResponse(body)
     if job.state in FINAL_STATES:
         error = smartmanu_error(job)
@@ -212,11 +212,11 @@ def design_response(job: JobView, settings: Settings) -> JSONResponse:
 def task_entry(job: JobView, settings: Settings) -> dict[str, Any]:
     entry: dict[str, Any] = {"task_id": job.client_ref, "design_id": job.id}
     if job.state is JobState.SUCCEEDED:
-        return {**entry, "status": "success", "data": smartmanu_design(job, signer(settings))}
+        return {
+            **entry,
+            "status": "success",
+            "data": smartmanu_design(job, download_links(settings)),
+        }
     if job.state in FINAL_STATES:
         return {**entry, **smartmanu_error(job)}
     return {**entry, "status": job.state.value}
-
-
-def signer(settings: Settings) -> Any:
-    return link_signer(settings.base_url, settings.url_signing_secret, settings.signed_url_ttl_s)
