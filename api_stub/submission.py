@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from config.settings import Settings
 from storage import audit, credits, jobs
 from storage.files import FileNotFound, get_file
 from storage.jobs import Dispatch, JobView, NewJob
+from storage.states import FINAL_STATES
 from tasks.registry import JobKind, UnknownKind, get_kind
 from workers.enqueue import send_job
 
@@ -107,3 +112,18 @@ def submit(
         jobs.mark_unsent(session, job.id, job.dispatch_id)
         session.commit()
     return job, True
+
+
+async def wait_for_end(
+    load: Callable[[], JobView], wait_s: float, every_s: float = 0.1
+) -> JobView | None:
+    """The job once it has ended, reading it with `load` (in a thread) every `every_s`;
+    None if `wait_s` passes first. For dialects whose requests wait for their job."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        job = await run_in_threadpool(load)
+        if job.state in FINAL_STATES:
+            return job
+        if time.monotonic() >= deadline:
+            return None
+        await asyncio.sleep(every_s)

@@ -4,8 +4,6 @@ or refunds them."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 from fastapi import APIRouter
@@ -23,7 +21,7 @@ from api_stub.content.envelope import (
 )
 from api_stub.content.routes import CallerDep
 from api_stub.deps import ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
-from api_stub.submission import Rejected, Submission, submit
+from api_stub.submission import Rejected, Submission, submit, wait_for_end
 from config.settings import Settings
 from storage import content_models, credits, jobs
 from storage.content_models import ModelNotFound
@@ -44,7 +42,6 @@ STATUS = {
     JobState.FAILED: "failed",
     JobState.CANCELED: "failed",
 }
-POLL_INTERVAL_S = 0.2
 
 
 class VideoRequest(BaseModel):
@@ -100,7 +97,9 @@ async def generate_ppt(
     job = await run_in_threadpool(
         start, session, settings, caller, request_id, "ppt", params, body.model_id
     )
-    finished = await wait_for(job.id, caller.tenant_id, settings)
+    finished = await wait_for_end(
+        lambda: load(caller.tenant_id, job.id, settings), settings.content_wait_s
+    )
     return await run_in_threadpool(ppt_answer, finished or job, settings)
 
 
@@ -143,17 +142,6 @@ def start(
             f"积分不足: {exc.needed} credits needed, {exc.balance} available",
         ) from None
     return job
-
-
-async def wait_for(job_id: str, tenant_id: str, settings: Settings) -> JobView | None:
-    deadline = time.monotonic() + settings.content_wait_s
-    while True:
-        job = await run_in_threadpool(load, tenant_id, job_id, settings)
-        if job.state in FINAL_STATES:
-            return job
-        if time.monotonic() >= deadline:
-            return None
-        await asyncio.sleep(POLL_INTERVAL_S)
 
 
 def ppt_answer(job: JobView, settings: Settings) -> dict[str, Any]:

@@ -6,8 +6,6 @@ envelope: `{"status": "success" | "processing" | "error", "data": ...}`.
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Header, Query
@@ -19,7 +17,7 @@ from api_stub.smartmanu import intake
 from api_stub.smartmanu.auth import CallerDep, issue_token, key_and_secret
 from api_stub.smartmanu.errors import SmartmanuError, SmartmanuRoute, bad_request
 from api_stub.smartmanu.schemas import BatchRequest, DesignRequest, TokenRequest
-from api_stub.submission import Rejected, Submission, submit
+from api_stub.submission import Rejected, Submission, submit, wait_for_end
 from config.settings import Settings
 from storage import audit, batches, jobs, tenants
 from storage.batches import BatchNotFound
@@ -33,7 +31,6 @@ from workers.enqueue import send_many
 
 router = APIRouter(route_class=SmartmanuRoute, tags=["smartmanu"])
 
-POLL_INTERVAL_S = 0.1
 HTTP_STATUS = {5003: 422, 400: 400}
 
 
@@ -74,7 +71,9 @@ async def generate_design(
         )
     except Rejected as exc:
         raise bad_request(exc.message, field=exc.field) from None
-    finished = await wait_for(created.id, caller.tenant_id, settings)
+    finished = await wait_for_end(
+        lambda: load_design(caller.tenant_id, created.id, settings), settings.design_wait_s
+    )
     return design_response(finished or created, settings)
 
 
@@ -167,18 +166,6 @@ def read_batch(
             "tasks": [task_entry(job, settings) for job in page_jobs],
         },
     }
-
-
-async def wait_for(job_id: str, tenant_id: str, settings: Settings) -> JobView | None:
-    """The job once it has ended, or None if `design_wait_s` passes first."""
-    deadline = time.monotonic() + settings.design_wait_s
-    while True:
-        job = await run_in_threadpool(load_design, tenant_id, job_id, settings)
-        if job.state in FINAL_STATES:
-            return job
-        if time.monotonic() >= deadline:
-            return None
-        await asyncio.sleep(POLL_INTERVAL_S)
 
 
 def load_design(tenant_id: str, design_id: str, settings: Settings) -> JobView:

@@ -135,17 +135,16 @@ def balance(farm: Farm, key: str) -> int:
 SCRIPT = "第一幕：清晨的城市醒来。第二幕：人们走进地铁。第三幕：夜晚灯火通明。"
 
 
+def generate_video(farm: Farm, key: str, model_id: int, duration: int) -> requests.Response:
+    body = {"script": SCRIPT, "duration": duration, "model_id": model_id}
+    return call(farm, key, "POST", "/video/generate", json=body)
+
+
 def test_a_video_is_made_charged_once_and_plays_for_its_duration(farm: Farm, tenant) -> None:  # type: ignore[no-untyped-def]
     key = funded(farm, tenant, 100)
     model_id = local_model(farm, key, 50)
 
-    created = call(
-        farm,
-        key,
-        "POST",
-        "/video/generate",
-        json={"script": SCRIPT, "duration": 12, "model_id": model_id},
-    ).json()
+    created = generate_video(farm, key, model_id, 12).json()
     assert (created["code"], created["message"]) == (200, "任务已创建")
     done = wait_video(farm, key, created["data"]["task_id"])
 
@@ -163,13 +162,7 @@ def test_too_few_credits_is_40001_and_nothing_is_queued(farm: Farm, tenant) -> N
     key = funded(farm, tenant, 10)
     model_id = local_model(farm, key, 50)
 
-    refused = call(
-        farm,
-        key,
-        "POST",
-        "/video/generate",
-        json={"script": SCRIPT, "duration": 5, "model_id": model_id},
-    )
+    refused = generate_video(farm, key, model_id, 5)
 
     assert refused.json()["code"] == 40001
     assert balance(farm, key) == 10
@@ -188,13 +181,7 @@ def test_an_unreachable_model_fails_with_40006_and_refunds(farm: Farm, tenant) -
     }
     model_id = call(farm, key, "POST", "/models", json=body).json()["data"]["id"]
 
-    task_id = call(
-        farm,
-        key,
-        "POST",
-        "/video/generate",
-        json={"script": SCRIPT, "duration": 5, "model_id": model_id},
-    ).json()["data"]["task_id"]
+    task_id = generate_video(farm, key, model_id, 5).json()["data"]["task_id"]
     done = wait_video(farm, key, task_id)
 
     assert done["status"] == "failed"
@@ -227,13 +214,7 @@ def test_a_deck_is_made_within_the_request(farm: Farm, tenant) -> None:  # type:
 def test_a_video_canceled_mid_encode_is_refunded_and_leaves_no_file(farm: Farm, tenant) -> None:  # type: ignore[no-untyped-def]
     key = funded(farm, tenant, 100)
     model_id = local_model(farm, key, 40)
-    task_id = call(
-        farm,
-        key,
-        "POST",
-        "/video/generate",
-        json={"script": SCRIPT, "duration": 300, "model_id": model_id},
-    ).json()["data"]["task_id"]
+    task_id = generate_video(farm, key, model_id, 300).json()["data"]["task_id"]
     wait_until(lambda: tenant.api.job(task_id)["completion"] > 1, 60, "the encoder to be under way")
 
     assert tenant.api.post(f"/v1/jobs/{task_id}/cancel").status_code == 200
@@ -252,13 +233,7 @@ def test_a_video_canceled_mid_encode_is_refunded_and_leaves_no_file(farm: Farm, 
 def test_a_video_whose_worker_is_killed_runs_again_and_is_charged_once(farm: Farm, tenant) -> None:  # type: ignore[no-untyped-def]
     key = funded(farm, tenant, 100)
     model_id = local_model(farm, key, 35)
-    task_id = call(
-        farm,
-        key,
-        "POST",
-        "/video/generate",
-        json={"script": SCRIPT, "duration": 40, "model_id": model_id},
-    ).json()["data"]["task_id"]
+    task_id = generate_video(farm, key, model_id, 40).json()["data"]["task_id"]
     running = wait_until(
         lambda: (j := tenant.api.job(task_id))["completion"] > 5 and j, 60, "the encoder"
     )
