@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from api_stub.content import generation as content_generation
 from api_stub.content import routes as content_routes
 from api_stub.fractal3d.app import MOUNT_PATH, create_fractal3d_app
+from api_stub.json_body import JsonBodyMiddleware
 from api_stub.native import files, health, jobs, webhooks
 from api_stub.problems import install_problem_handlers
 from api_stub.request_id import RequestIdMiddleware
@@ -33,5 +34,6 @@ def create_app() -> FastAPI:
     for module in (*routers, content_routes, content_generation):
         app.include_router(module.router)
     app.mount(MOUNT_PATH, create_fractal3d_app())
+    app.add_middleware(JsonBodyMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app
