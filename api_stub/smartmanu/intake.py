@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from PIL import Image
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +20,8 @@ from storage.db import read_scope
 from storage.files import FileNotFound, get_file
 from storage.jobs import NewJob
 from storage.models import StoredFile, utcnow
+from tasks.design.image import ImageFacts, read_image_facts
+from tasks.errors import InvalidInput
 from tasks.registry import get_kind
 
 DIALECT = "smartmanu"
@@ -108,9 +109,10 @@ def check_callback_url(url: str) -> None:
         raise bad_request("X-Callback-Url must be an http or https URL", field="X-Callback-Url")
 
 
-def load_image(tenant_id: str, file_id: str | None, settings: Settings) -> Image.Image | None:
-    """The image an `image` pattern draws, opened lazily (Pillow reads pixels on use and
-    refuses decompression bombs); None for other patterns; 400 if it is missing."""
+def image_facts(tenant_id: str, file_id: str | None, settings: Settings) -> ImageFacts | None:
+    """What the header of the image an `image` pattern draws says (its size; no pixel is
+    decoded in the API); None for other patterns; 400 if it is missing or not an image
+    the design kind takes."""
     if file_id is None:
         return None
     with read_scope(settings.sql_url) as session:
@@ -119,9 +121,9 @@ def load_image(tenant_id: str, file_id: str | None, settings: Settings) -> Image
         except FileNotFound:
             raise bad_request(f"no such file: {file_id}") from None
     try:
-        return Image.open(LocalBlobStore(settings.blob_dir).path(stored.blob_key))
-    except (OSError, Image.DecompressionBombError) as exc:
-        raise bad_request(f"the pattern's file is not an image this farm reads: {exc}") from None
+        return read_image_facts(LocalBlobStore(settings.blob_dir).path(stored.blob_key))
+    except InvalidInput as exc:
+        raise bad_request(str(exc)) from None
 
 
 def as_request(params: BaseModel) -> dict[str, Any]:

@@ -90,7 +90,7 @@ async def alternative_designs(
     """Feasible variants of a request: fewer colours, another process or placement."""
     params = intake.design_params(body)
     image = await run_in_threadpool(
-        intake.load_image, caller.tenant_id, body.image_file_id(), settings
+        intake.image_facts, caller.tenant_id, body.image_file_id(), settings
     )
     found = await run_in_threadpool(alternatives, params, image)
     return {

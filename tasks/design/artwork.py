@@ -124,7 +124,8 @@ def build_artwork(
     image_px: tuple[int, int] | None = None,
 ) -> Artwork:
     """The artwork of `params` for a print area of `area`'s size; `image` (RGBA) and its
-    original size in pixels for an image pattern."""
+    original size in pixels for an image pattern (that size sets the proportions: a
+    shrunk copy's are rounded)."""
     fabric = colour_rgb(params.color)
     text_ink = _text_ink(params, fabric)
     limit = params.max_colors
@@ -137,10 +138,11 @@ def build_artwork(
         artwork = Artwork(layout, inks, indices=indices, indices_max_ppi=coarse)
     else:
         assert image is not None, "an image pattern is drawn from its image"
+        width_px, height_px = image_px or image.size
         artwork = image_artwork(
-            layout_for(params, area, image.width / image.height), image, pattern_limit
+            layout_for(params, area, width_px / height_px), image, pattern_limit
         )
-        artwork = replace(artwork, source_px=image_px or image.size)
+        artwork = replace(artwork, source_px=(width_px, height_px))
     return _with_text(artwork, params, text_ink, limit)
 
 

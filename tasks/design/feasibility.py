@@ -37,7 +37,7 @@ from tasks.design.colours import (
     rgb_hex,
 )
 from tasks.design.garments import print_area
-from tasks.design.image import load_design_image
+from tasks.design.image import ImageFacts, load_design_image
 from tasks.design.ink_analysis import Analysis, analyse
 from tasks.design.params import DesignParams, DesignText, SolidPattern, StripesPattern
 from tasks.errors import InvalidInput
@@ -49,6 +49,7 @@ MIN_DPI, MIN_BLOCKING_DPI = 150.0, 72.0
 MIN_EMBROIDERED_TEXT_IN = 0.25
 DOMINANT_SHARE = 0.25  # of the inked area: an ink covering less is a detail
 ASSESS_WORKING_PIXELS = 1_000_000  # an image is judged from a copy this small
+STAND_IN_SIDE_PX = 256  # the longer side of the one-ink stand-in for an image known by its facts
 Change = dict[str, Any]
 __all__ = ["Analysis", "Verdict", "alternatives", "analyse", "assess", "check", "findings"]
 
@@ -185,16 +186,29 @@ RULES: tuple[Callable[[DesignParams, Analysis], Finding | None], ...] = (
 
 
 SourceImage = tuple[Image.Image, tuple[int, int]]
+# An image pattern's image: a file or an opened image (decoded, small), or only its facts.
+ImageSource = Path | Image.Image | ImageFacts
 
 
-def read_image(params: DesignParams, image: Path | Image.Image | None) -> SourceImage | None:
-    """An image pattern's image read small (enough to measure, quick enough for an API
-    call) with its own size; None for other patterns."""
+def read_image(params: DesignParams, image: ImageSource | None) -> SourceImage | None:
+    """An image pattern's image read small (enough to measure) with its own size, or
+    for `ImageFacts` a stand-in of its size; None for other patterns."""
     if params.pattern.type != "image":
         return None
     if image is None:
         raise InvalidInput("an image pattern needs its image")
+    if isinstance(image, ImageFacts):
+        return stand_in(image, contrasting_ink(colour_rgb(params.color))), image.size
     return load_design_image(image, ASSESS_WORKING_PIXELS)
+
+
+def stand_in(facts: ImageFacts, ink: tuple[int, int, int]) -> Image.Image:
+    """An image known only by its header, as one opaque ink filling its proportions:
+    what its size decides (resolution, print area, hoop) is judged exactly; what its
+    pixels decide (inks, contrast, transparent margins) waits for the worker."""
+    factor = STAND_IN_SIDE_PX / max(facts.width, facts.height)
+    size = (max(1, round(facts.width * factor)), max(1, round(facts.height * factor)))
+    return Image.new("RGBA", size, (*ink, 255))
 
 
 def measured(params: DesignParams, source: SourceImage | None) -> Analysis:
@@ -204,17 +218,17 @@ def measured(params: DesignParams, source: SourceImage | None) -> Analysis:
     return analyse(params, build_artwork(params, area, loaded, size))
 
 
-def assess(params: BaseModel, image: Path | Image.Image | None = None) -> Verdict:
+def assess(params: BaseModel, image: ImageSource | None = None) -> Verdict:
     """The verdict on `params` (`DesignParams`), from a coarse drawing of its artwork
     (a few ms; an image pattern's `image` costs its decoding on top)."""
     assert isinstance(params, DesignParams)
     return check(params, measured(params, read_image(params, image)))
 
 
-def alternatives(params: BaseModel, image: Path | Image.Image | None = None) -> list[DesignParams]:
+def alternatives(params: BaseModel, image: ImageSource | None = None) -> list[DesignParams]:
     """Variants of `params` (`DesignParams`) that fix what it breaks, each checked: only
     feasible ones, the production-ready first. For a request already production ready,
-    none. `image` is an image pattern's image."""
+    none. `image` is an image pattern's image, or in the API only its facts."""
     assert isinstance(params, DesignParams)
     source = read_image(params, image)
     analysis = measured(params, source)

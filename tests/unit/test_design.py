@@ -12,11 +12,12 @@ from typing import Any
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 from pydantic import ValidationError
 
 from config.settings import DEFAULT_TIME_LIMITS
 from tasks.design import DesignParams, run_design
+from tasks.design.image import ImageFacts, load_design_image, read_image_facts
 from tasks.design.lettering import FONT_PATH, NOT_A_CHARACTER, glyph_bitmap, missing_glyphs
 from tasks.design.prompt_style import Dice, Motif, motif_and_mood, prompt_digest, style_for
 from tasks.errors import InfeasibleDesign, InvalidInput
@@ -462,17 +463,17 @@ def test_a_too_small_image_is_refused_for_its_resolution(tmp_path: Path) -> None
         design(tmp_path / "out", inputs=(source,), pattern={"type": "image", "file_id": "f1"})
 
 
-@pytest.mark.parametrize(
-    ("content", "says"),
-    [
-        (png_claiming(30_000, 30_000), "not a readable raster image"),
-        (png_claiming(8_000, 7_000), "the most taken is 48,000,000"),
-        (b"this is not a picture", "not a readable raster image"),
-        (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "not a readable raster image"),
-        (b"", "missing or empty"),
-    ],
-    ids=["decompression bomb", "too many pixels", "text", "pdf", "empty"],
-)
+NO_USABLE_IMAGE = [
+    (png_claiming(30_000, 30_000), "not a readable raster image"),
+    (png_claiming(8_000, 7_000), "the most taken is 48,000,000"),
+    (b"this is not a picture", "not a readable raster image"),
+    (b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n", "not a readable raster image"),
+    (b"", "missing or empty"),
+]
+NO_USABLE_IMAGE_IDS = ["decompression bomb", "too many pixels", "text", "pdf", "empty"]
+
+
+@pytest.mark.parametrize(("content", "says"), NO_USABLE_IMAGE, ids=NO_USABLE_IMAGE_IDS)
 def test_an_input_that_is_no_usable_image_is_invalid(
     content: bytes, says: str, tmp_path: Path
 ) -> None:
@@ -481,6 +482,42 @@ def test_an_input_that_is_no_usable_image_is_invalid(
 
     with pytest.raises(InvalidInput, match=says):
         design(tmp_path / "out", inputs=(source,), pattern={"type": "image", "file_id": "f1"})
+
+
+@pytest.mark.parametrize(("content", "says"), NO_USABLE_IMAGE, ids=NO_USABLE_IMAGE_IDS)
+def test_image_facts_refuse_what_the_design_kind_refuses(
+    content: bytes, says: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "art.png"
+    source.write_bytes(content)
+
+    with pytest.raises(InvalidInput, match=says):
+        read_image_facts(source)
+
+
+def test_image_facts_come_from_the_header_without_decoding_a_pixel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "big.png"
+    source.write_bytes(png_claiming(8_000, 5_875))  # 47 megapixels claimed, none stored
+
+    def no_decoding(*args: object) -> None:
+        raise AssertionError("the image was decoded")
+
+    monkeypatch.setattr(Image.Image, "load", no_decoding)
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+
+    assert read_image_facts(source) == ImageFacts(8_000, 5_875)
+
+
+def test_image_facts_are_upright_as_the_exif_orientation_says(tmp_path: Path) -> None:
+    source = tmp_path / "turned.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° clockwise to view
+    Image.new("RGB", (300, 200), "red").save(source, exif=exif)
+
+    assert read_image_facts(source) == ImageFacts(200, 300)
+    assert load_design_image(source)[1] == (200, 300)
 
 
 def test_an_image_pattern_without_its_input_is_invalid(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from PIL import Image
 from tasks.design.colours import colour_difference, delta_e2000
 from tasks.design.feasibility import alternatives, assess, check
 from tasks.design.garments import Rect
+from tasks.design.image import ImageFacts
 from tasks.design.ink_analysis import Analysis, InkArea
 from tasks.design.params import DesignParams
 
@@ -369,6 +370,35 @@ def test_a_low_resolution_image_is_offered_smaller(tmp_path: Path) -> None:
 
     assert found[0].scale == pytest.approx(0.33)
     assert all(assess(a, source).feasible for a in found)
+
+
+@pytest.mark.parametrize("width", [1800, 1200, 600], ids=["150 dpi", "100 dpi", "50 dpi"])
+def test_an_image_known_by_its_facts_gets_its_pixels_verdict_on_resolution(
+    width: int, tmp_path: Path
+) -> None:
+    source = write_image(tmp_path / "art.png", width, width * 4 // 3)
+    params = design(pattern={"type": "image", "file_id": "f1"})
+
+    assert assess(params, ImageFacts(width, width * 4 // 3)) == assess(params, source)
+
+
+def test_a_low_resolution_image_known_by_its_facts_is_offered_smaller() -> None:
+    params = design(pattern={"type": "image", "file_id": "f1"})
+
+    found = alternatives(params, ImageFacts(600, 800))
+
+    assert found[0].scale == pytest.approx(0.33)
+    assert all(assess(a, ImageFacts(600, 800)).feasible for a in found)
+
+
+def test_an_image_known_by_its_facts_is_kept_inside_the_print_area() -> None:
+    params = design(pattern={"type": "image", "file_id": "f1"}, offset_x_in=5.0)
+
+    verdict = assess(params, ImageFacts(6000, 8000))
+
+    assert not verdict.feasible
+    assert "beyond the print area" in " ".join(verdict.reasons)
+    assert alternatives(params, ImageFacts(6000, 8000))[0].offset_x_in == 0.0
 
 
 def test_analysis_is_plain_frozen_data() -> None:
