@@ -1,9 +1,14 @@
-"""Recognising CAD formats from their content, not their names."""
+"""Recognising CAD formats from their content, not their names.
+
+The API sniffs uploads in its own process, so a sniff reads a bounded part of a file
+whatever its size: the first `SNIFF_BYTES`, its size from the file system, and for a
+zip archive its end record and a directory of at most `MAX_ZIP_DIRECTORY_BYTES`."""
 
 from __future__ import annotations
 
 import json
 import re
+import struct
 import zipfile
 from enum import StrEnum
 from pathlib import Path
@@ -13,6 +18,12 @@ from tasks.errors import InvalidInput, UnsupportedFormat
 SNIFF_BYTES = 64 * 1024
 STL_HEADER_BYTES = 84
 STL_TRIANGLE_BYTES = 50
+# A zip's end record (22 bytes, signature first) is followed by a comment of up to 64 KiB.
+ZIP_END_RECORD = struct.Struct("<4s4H2LH")
+ZIP_END_SIGNATURE = b"PK\x05\x06"
+ZIP_MAX_COMMENT_BYTES = 0xFFFF
+# A 3MF package lists a handful of parts; a directory this large lists thousands.
+MAX_ZIP_DIRECTORY_BYTES = 1024 * 1024
 
 
 class CadFormat(StrEnum):
@@ -65,7 +76,7 @@ def _binary_format(path: Path, head: bytes, size: int) -> CadFormat | None:
     if head.startswith(b"glTF"):
         return CadFormat.GLB
     if head.startswith(b"PK\x03\x04"):
-        return _zip_format(path)
+        return _zip_format(path, size)
     # Binary STL by its exact size; many exporters start the header with "solid" too.
     if size >= STL_HEADER_BYTES:
         triangles = int.from_bytes(head[80:84], "little")
@@ -74,7 +85,12 @@ def _binary_format(path: Path, head: bytes, size: int) -> CadFormat | None:
     return None
 
 
-def _zip_format(path: Path) -> CadFormat:
+def _zip_format(path: Path, size: int) -> CadFormat:
+    directory = _zip_directory_bytes(path, size)
+    if directory is None:
+        raise InvalidInput("the file looks like a zip archive but is damaged")
+    if directory > MAX_ZIP_DIRECTORY_BYTES:
+        raise UnsupportedFormat("the zip archive lists more files than a 3MF package holds")
     try:
         with zipfile.ZipFile(path) as archive:
             names = {name.lower() for name in archive.namelist()}
@@ -83,6 +99,23 @@ def _zip_format(path: Path) -> CadFormat:
     if "3d/3dmodel.model" in names:
         return CadFormat.THREEMF
     raise UnsupportedFormat("the zip archive is not a 3MF package")
+
+
+def _zip_directory_bytes(path: Path, size: int) -> int | None:
+    """The size of the zip's central directory, from the end record in the file's last
+    64 KiB (which `zipfile` then reads whole); None if there is no end record. A ZIP64
+    count or size counts as too large: no 3MF package needs one."""
+    tail_bytes = min(size, ZIP_END_RECORD.size + ZIP_MAX_COMMENT_BYTES)
+    with path.open("rb") as f:
+        f.seek(size - tail_bytes)
+        tail = f.read(tail_bytes)
+    at = tail.rfind(ZIP_END_SIGNATURE)
+    if at < 0 or len(tail) - at < ZIP_END_RECORD.size:
+        return None
+    *_, entries, directory, _, _ = ZIP_END_RECORD.unpack_from(tail, at)
+    if entries == 0xFFFF or directory == 0xFFFFFFFF:
+        return MAX_ZIP_DIRECTORY_BYTES + 1
+    return int(directory)
 
 
 def _text_format(head: bytes) -> CadFormat | None:
