@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage import credits, webhooks
-from storage.event_shapes import Link
 from storage.models import Batch, Job, new_id, utcnow
 from storage.states import IllegalTransition, JobState, sources_of
 
@@ -316,14 +315,16 @@ def _finish(
     job_id: str,
     target: JobState,
     condition: ColumnElement[bool],
-    link: Link | None = None,
     **values: Any,
 ) -> Finished | None:
     if not _transition(session, job_id, target, condition, finished_at=utcnow(), **values):
         return None
     job = JobView.from_row(_load(session, job_id))
     credits.settle(session, job.id, succeeded=job.state is JobState.SUCCEEDED)
-    delivery_ids = webhooks.record_job_event(session, job, link)
+    event_type = f"job.{job.state.value}"
+    delivery_ids = webhooks.record_job_event(
+        session, job.tenant_id, job.id, job.callback_url, event_type
+    )
     if job.batch_id and _count_in_batch(session, job.batch_id, job.state):
         batch = session.get(Batch, job.batch_id)
         assert batch is not None
@@ -357,16 +358,13 @@ def mark_succeeded(
     token: str,
     result: dict[str, Any],
     outputs: list[dict[str, Any]],
-    link: Link | None = None,
 ) -> Finished | None:
-    """running → succeeded, if this run still holds the job. `link` makes the outputs'
-    download URLs for dialects whose webhooks carry one."""
+    """running → succeeded, if this run still holds the job."""
     return _finish(
         session,
         job_id,
         JobState.SUCCEEDED,
         Job.run_token == token,
-        link,
         result=result,
         outputs=outputs,
         completion=100.0,

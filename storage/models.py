@@ -144,7 +144,8 @@ class WebhookDelivery(Base):
     url: Mapped[str] = mapped_column(Text)
     event_type: Mapped[str] = mapped_column(String(60))
     msg_id: Mapped[str] = mapped_column(String(60))
-    payload: Mapped[str] = mapped_column(Text)
+    # The body of the latest attempt (None before the first): bodies are built per attempt.
+    payload: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]
@@ -164,6 +165,8 @@ class WebhookAttempt(Base):
     duration_ms: Mapped[int] = mapped_column(default=0)
     status_code: Mapped[int | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # The body this attempt sent, with the download URLs signed for it.
+    payload: Mapped[str | None] = mapped_column(Text)
 
 
 class AuditEvent(Base):

@@ -13,6 +13,9 @@ from config.settings import Settings
 
 DOWNLOAD_PATH = "/v1/blobs/"
 
+Link = Callable[[str], str]
+"""Turns a blob key into a URL the receiver can download it from."""
+
 
 def signature(secret: str, key: str, expires: int) -> str:
     message = f"{key}\n{expires}".encode()
@@ -26,7 +29,7 @@ def sign_url(base_url: str, secret: str, key: str, ttl_s: int, now: float | None
     return f"{base_url.rstrip('/')}{DOWNLOAD_PATH}{quote(key)}?{query}"
 
 
-def download_links(settings: Settings) -> Callable[[str], str]:
+def download_links(settings: Settings) -> Link:
     """Blob key → a signed download URL, under the farm's base URL, secret and TTL."""
     return lambda key: sign_url(
         settings.base_url, settings.url_signing_secret, key, settings.signed_url_ttl_s

@@ -1,27 +1,26 @@
 """Webhook deliveries: an outbox written in the job's own transaction, and its attempts.
 
 A delivery is created in the same transaction that finishes its job, so a job
-never ends without its webhook on record. Senders take a delivery by bumping its
-attempt count from the value they expect (compare-and-set), which lets a due
-delivery be enqueued twice and still be sent once per attempt.
+never ends without its webhook on record. It names its job or batch and its event,
+not a body: the sender builds the body at each attempt from the current rows, so a
+retry hours later carries download URLs signed for that attempt. Senders take a
+delivery by bumping its attempt count from the value they expect (compare-and-set),
+which lets a due delivery be enqueued twice and still be sent once per attempt.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from storage.event_shapes import Link, batch_event_payload, job_event_payload
 from storage.models import Batch, Tenant, WebhookAttempt, WebhookDelivery, new_id, utcnow
 
-if TYPE_CHECKING:
-    from storage.jobs import JobView
+BATCH_COMPLETED = "batch.completed"
 
 
 class DeliveryNotFound(LookupError):
@@ -74,44 +73,36 @@ class AttemptView:
 
 @dataclass(frozen=True)
 class OutgoingWebhook:
-    """What a sender needs for one attempt: where, what, and the key to sign it with."""
+    """What a sender needs for one attempt: where, about what, and the key to sign it
+    with. The body is the sender's to build, from the job or batch it names."""
 
     delivery_id: str
     attempt: int
     url: str
     msg_id: str
-    payload: str
     secret: str
+    tenant_id: str
+    event_type: str
+    job_id: str | None
+    batch_id: str | None
 
 
-def record_job_event(session: Session, job: JobView, link: Link | None = None) -> list[str]:
-    """Queue a finished job's webhook, shaped for the job's dialect; returns the delivery
-    ids (none without a URL). `link` turns an output's blob key into a download URL."""
-    if not job.callback_url:
+def record_job_event(
+    session: Session, tenant_id: str, job_id: str, url: str | None, event_type: str
+) -> list[str]:
+    """Queue a finished job's webhook to `url`; returns the delivery ids (none without
+    a URL)."""
+    if not url:
         return []
-    payload = job_event_payload(job, link)
-    event_type = f"job.{job.state.value}"
-    return [
-        record(
-            session, job.tenant_id, job.callback_url, payload, job_id=job.id, event_type=event_type
-        )
-    ]
+    return [record(session, tenant_id, url, event_type, job_id=job_id)]
 
 
 def record_batch_event(session: Session, batch: Batch) -> list[str]:
     """Queue a completed batch's webhook to its callback URL (none without one)."""
     if not batch.callback_url:
         return []
-    payload = batch_event_payload(batch)
     return [
-        record(
-            session,
-            batch.tenant_id,
-            batch.callback_url,
-            payload,
-            batch_id=batch.id,
-            event_type="batch.completed",
-        )
+        record(session, batch.tenant_id, batch.callback_url, BATCH_COMPLETED, batch_id=batch.id)
     ]
 
 
@@ -119,21 +110,20 @@ def record(
     session: Session,
     tenant_id: str,
     url: str,
-    payload: dict[str, Any],
+    event_type: str,
     job_id: str | None = None,
     batch_id: str | None = None,
-    event_type: str | None = None,
 ) -> str:
-    """Store a pending delivery of `payload` to `url`; returns its id."""
+    """Store a pending delivery of event `event_type` about a job or a batch to `url`;
+    returns its id."""
     row = WebhookDelivery(
         id=new_id("whd"),
         tenant_id=tenant_id,
         job_id=job_id,
         batch_id=batch_id,
         url=url,
-        event_type=event_type or str(payload.get("type", "event")),
+        event_type=event_type,
         msg_id=f"msg_{uuid.uuid4().hex}",
-        payload=json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
         next_attempt_at=utcnow(),
     )
     session.add(row)
@@ -173,8 +163,11 @@ def take_attempt(
         attempt=row.attempts,
         url=row.url,
         msg_id=row.msg_id,
-        payload=row.payload,
         secret=tenant.webhook_secret,
+        tenant_id=row.tenant_id,
+        event_type=row.event_type,
+        job_id=row.job_id,
+        batch_id=row.batch_id,
     )
 
 
@@ -186,8 +179,10 @@ def record_attempt(
     error: str | None,
     duration_ms: int,
     retry_in_s: float | None,
+    payload: str,
 ) -> str:
-    """Log one attempt and settle the delivery: delivered, retry later or failed (returned)."""
+    """Log one attempt with the body it sent, and settle the delivery: delivered, retry
+    later or failed (returned). The delivery keeps the body of its latest attempt."""
     session.add(
         WebhookAttempt(
             delivery_id=delivery_id,
@@ -195,10 +190,15 @@ def record_attempt(
             status_code=status_code,
             error=error,
             duration_ms=duration_ms,
+            payload=payload,
         )
     )
     ok = status_code is not None and 200 <= status_code < 300
-    values: dict[str, Any] = {"last_status_code": status_code, "last_error": error}
+    values: dict[str, Any] = {
+        "last_status_code": status_code,
+        "last_error": error,
+        "payload": payload,
+    }
     if ok:
         values |= {"status": "delivered", "delivered_at": utcnow(), "next_attempt_at": None}
     elif retry_in_s is None:

@@ -1,20 +1,30 @@
 """Webhook delivery: one signed POST per attempt, every attempt logged, retries scheduled.
 
 A webhook never fails its job: delivery runs on its own queue after the job has
-ended, and its outcome lives only in the delivery log.
+ended, and its outcome lives only in the delivery log. Each attempt's body is built
+when the attempt is made, from the job or batch as it is then, in its dialect's
+shape, with download URLs signed for that attempt: a retry hours later carries links
+that still work. The webhook-id stays the delivery's across attempts.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import requests
+from sqlalchemy.orm import Session
 
+from api_stub.shapes import shapes_for
 from config.settings import Settings, get_settings
-from storage import webhooks
+from storage import batches, jobs, webhooks
+from storage.batches import BatchView
 from storage.db import session_scope
+from storage.jobs import JobView
+from storage.urls import Link, download_links
 from storage.webhooks import OutgoingWebhook
 from workers.app import app
 from workers.backoff import webhook_retry_delay
@@ -34,9 +44,11 @@ def deliver_webhook(delivery_id: str, attempts_so_far: int) -> str:
     lease_s = settings.webhook_timeout_s + LEASE_MARGIN_S
     with session_scope(settings.sql_url) as session:
         outgoing = webhooks.take_attempt(session, delivery_id, attempts_so_far, lease_s)
-    if outgoing is None:
+        subject = event_subject(session, outgoing) if outgoing else None
+    if outgoing is None or subject is None:
         return "skipped"
-    sent = post(outgoing, settings)
+    payload = encode(event_body(subject, download_links(settings)))
+    sent = post(outgoing, payload, settings)
     retry_in = (
         webhook_retry_delay(
             outgoing.attempt, settings.webhook_retry_schedule_s, settings.webhook_jitter
@@ -53,6 +65,7 @@ def deliver_webhook(delivery_id: str, attempts_so_far: int) -> str:
             sent.error,
             sent.duration_ms,
             retry_in,
+            payload,
         )
     if (
         status == "pending"
@@ -66,6 +79,26 @@ def deliver_webhook(delivery_id: str, attempts_so_far: int) -> str:
     return status
 
 
+def event_subject(session: Session, outgoing: OutgoingWebhook) -> JobView | BatchView:
+    """The job or batch a delivery is about, as it is now."""
+    if outgoing.job_id:
+        return jobs.get_job(session, outgoing.tenant_id, outgoing.job_id)
+    assert outgoing.batch_id, f"delivery {outgoing.delivery_id} names no job and no batch"
+    return batches.get_batch(session, outgoing.tenant_id, outgoing.batch_id)
+
+
+def event_body(subject: JobView | BatchView, link: Link) -> dict[str, Any]:
+    """An attempt's body, in the shape of the dialect the job or batch came through."""
+    shapes = shapes_for(subject.dialect)
+    if isinstance(subject, JobView):
+        return shapes.job_event(subject, link)
+    return shapes.batch_event(subject)
+
+
+def encode(body: dict[str, Any]) -> str:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
 @dataclass(frozen=True)
 class Sent:
     """The outcome of one attempt. A refused address is not retried: it will not change."""
@@ -76,9 +109,9 @@ class Sent:
     retryable: bool = True
 
 
-def post(outgoing: OutgoingWebhook, settings: Settings) -> Sent:
-    """POST one signed attempt."""
-    headers = webhook_headers(outgoing.secret, outgoing.msg_id, int(time.time()), outgoing.payload)
+def post(outgoing: OutgoingWebhook, payload: str, settings: Settings) -> Sent:
+    """POST one attempt's `payload`, signed."""
+    headers = webhook_headers(outgoing.secret, outgoing.msg_id, int(time.time()), payload)
     headers["user-agent"] = "jobfarm-webhooks/1"
     started = time.monotonic()
 
@@ -89,7 +122,7 @@ def post(outgoing: OutgoingWebhook, settings: Settings) -> Sent:
         with client_session(settings.ssrf_guard_enabled) as http:
             response = http.post(
                 outgoing.url,
-                data=outgoing.payload.encode(),
+                data=payload.encode(),
                 headers=headers,
                 timeout=settings.webhook_timeout_s,
                 allow_redirects=False,

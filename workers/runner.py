@@ -22,7 +22,6 @@ from config.settings import Settings, get_settings
 from storage import jobs
 from storage.db import session_scope
 from storage.jobs import Claim, Finished
-from storage.urls import download_links
 from tasks.errors import JobError, RetryableError
 from tasks.registry import UnknownKind, get_kind
 from tasks.types import JobContext, JobOutcome
@@ -136,8 +135,7 @@ def store_and_succeed(held: Claim, settings: Settings, outcome: JobOutcome) -> s
             {"name": path.name, "size": blob.size, "sha256": blob.sha256, "blob_key": blob.key}
         )
     with session_scope(settings.sql_url) as session:
-        link = download_links(settings)
-        done = jobs.mark_succeeded(session, held.job.id, held.token, outcome.result, outputs, link)
+        done = jobs.mark_succeeded(session, held.job.id, held.token, outcome.result, outputs)
     if done is None:
         store.delete_prefix(prefix)
         return "lost"

@@ -28,12 +28,12 @@ from api_stub.fractal3d.schemas import (
     TransactionId,
 )
 from api_stub.fractal3d.scopes import Scope, UnknownPermission, scope_for
+from api_stub.fractal3d.shapes import FRACTAL3D_STATUS, first_output_url
 from api_stub.submission import Rejected, Submission, submit
 from api_stub.uploads import UploadRejected, receive_upload
 from config.settings import Settings
 from storage import jobs
 from storage.blobs import LocalBlobStore
-from storage.event_shapes import FRACTAL3D_STATUS, first_output_url
 from storage.files import FileNotFound, FileView, get_file
 from storage.jobs import JobNotFound
 from storage.urls import download_links

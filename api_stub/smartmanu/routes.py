@@ -17,12 +17,12 @@ from api_stub.smartmanu import intake
 from api_stub.smartmanu.auth import CallerDep, issue_token, key_and_secret
 from api_stub.smartmanu.errors import SmartmanuError, SmartmanuRoute, bad_request
 from api_stub.smartmanu.schemas import BatchRequest, DesignRequest, TokenRequest
+from api_stub.smartmanu.shapes import smartmanu_design, smartmanu_error
 from api_stub.submission import Rejected, Submission, submit, wait_for_end
 from config.settings import Settings
 from storage import audit, batches, jobs, tenants
 from storage.batches import BatchNotFound
 from storage.db import read_scope
-from storage.event_shapes import smartmanu_design, smartmanu_error
 from storage.jobs import JobNotFound, JobView
 from storage.states import FINAL_STATES, JobState
 from storage.urls import download_links

@@ -3,14 +3,16 @@ status words and webhook bodies."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from api_stub import tokens
 from api_stub.fractal3d.auth import TOKEN_PREFIX, Principal, bucket_for
 from api_stub.fractal3d.errors import ErrorType, error_body
 from api_stub.fractal3d.scopes import ALL_SCOPES, Scope, UnknownPermission, scope_for
+from api_stub.shapes import shapes_for
 from config.settings import Settings
-from storage.event_shapes import job_event_payload
 from storage.jobs import JobView
 from storage.states import JobState
 from tests.factories import job_view
@@ -130,8 +132,16 @@ def job(state: JobState, **overrides: object) -> JobView:
     )
 
 
+def link(key: str) -> str:
+    return f"https://dl/{key}"
+
+
+def webhook_body(job: JobView) -> dict[str, Any]:
+    return shapes_for(job.dialect).job_event(job, link)
+
+
 def test_a_succeeded_fractal3d_job_posts_its_result_url() -> None:
-    body = job_event_payload(job(JobState.SUCCEEDED), link=lambda key: f"https://dl/{key}")
+    body = webhook_body(job(JobState.SUCCEEDED))
 
     assert body == {
         "transaction_id": "job_1",
@@ -142,7 +152,7 @@ def test_a_succeeded_fractal3d_job_posts_its_result_url() -> None:
 
 @pytest.mark.parametrize("state", [JobState.FAILED, JobState.CANCELED])
 def test_a_failed_fractal3d_job_posts_failed_with_the_reason(state: JobState) -> None:
-    body = job_event_payload(job(state, outputs=[], error_message="the file is empty"))
+    body = webhook_body(job(state, outputs=[], error_message="the file is empty"))
 
     assert body == {
         "transaction_id": "job_1",
@@ -153,7 +163,7 @@ def test_a_failed_fractal3d_job_posts_failed_with_the_reason(state: JobState) ->
 
 
 def test_native_jobs_keep_the_native_envelope() -> None:
-    body = job_event_payload(job(JobState.SUCCEEDED, dialect="native"))
+    body = webhook_body(job(JobState.SUCCEEDED, dialect="native"))
 
     assert body["type"] == "job.succeeded"
     assert body["data"]["id"] == "job_1"

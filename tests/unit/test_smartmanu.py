@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
+from typing import Any
 
 import pytest
 
 from api_stub import tokens
+from api_stub.shapes import shapes_for
 from api_stub.smartmanu.auth import TOKEN_PREFIX, key_and_secret
 from api_stub.smartmanu.errors import SmartmanuError
 from api_stub.smartmanu.intake import new_public_id
-from storage.event_shapes import batch_event_payload, job_event_payload
+from storage.batches import BatchView
 from storage.jobs import JobView
-from storage.models import Batch
 from storage.states import JobState
 from tests.factories import job_view
 
@@ -74,8 +76,16 @@ def task(state: JobState, **overrides: object) -> JobView:
     )
 
 
+def link(key: str) -> str:
+    return f"https://dl/{key}"
+
+
+def webhook_body(job: JobView) -> dict[str, Any]:
+    return shapes_for(job.dialect).job_event(job, link)
+
+
 def test_a_succeeded_task_posts_its_design() -> None:
-    body = job_event_payload(task(JobState.SUCCEEDED), link=lambda key: f"https://dl/{key}")
+    body = webhook_body(task(JobState.SUCCEEDED))
 
     assert (body["event"], body["batch_id"], body["task_id"]) == (
         "task.succeeded",
@@ -97,7 +107,7 @@ def test_an_infeasible_task_posts_5003_with_its_reasons() -> None:
         error_message="9 spot colours; screen printing takes at most 6",
     )
 
-    body = job_event_payload(failed)
+    body = webhook_body(failed)
 
     assert (body["status"], body["code"]) == ("error", 5003)
     assert body["data"]["reasons"] == ["9 spot colours; screen printing takes at most 6"]
@@ -107,15 +117,25 @@ def test_an_infeasible_task_posts_5003_with_its_reasons() -> None:
     ("code", "expected"), [("invalid_input", 400), ("internal_error", 500), ("worker_lost", 500)]
 )
 def test_other_failures_post_the_tables_codes(code: str, expected: int) -> None:
-    body = job_event_payload(task(JobState.FAILED, outputs=[], error_code=code, result=None))
+    body = webhook_body(task(JobState.FAILED, outputs=[], error_code=code, result=None))
 
     assert body["code"] == expected
 
 
 def test_a_completed_batch_posts_its_counts() -> None:
-    batch = Batch(id="BAT-1", tenant_id="ten_1", total=10, finished=10, succeeded=8)
+    batch = BatchView(
+        id="BAT-1",
+        tenant_id="ten_1",
+        dialect="smartmanu",
+        callback_url="https://example.com/hook",
+        total=10,
+        finished=10,
+        succeeded=8,
+        created_at=datetime(2026, 1, 1),
+        completed_at=datetime(2026, 1, 1),
+    )
 
-    body = batch_event_payload(batch)
+    body = shapes_for(batch.dialect).batch_event(batch)
 
     assert {k: body[k] for k in ("event", "batch_id", "total", "succeeded", "failed")} == {
         "event": "batch.completed",
