@@ -178,6 +178,17 @@ class Farm:
         for name in list(self.processes):
             self.stop(name)
 
+    def memory_kib(self, name: str, field: str = "VmRSS") -> int:
+        """A memory field of process `name`'s /proc status, in KiB: `VmRSS` (resident
+        now) or `VmHWM` (the most resident since start or `reset_peak_memory`)."""
+        status = Path(f"/proc/{self.processes[name].pid}/status").read_text()
+        [line] = [line for line in status.splitlines() if line.startswith(f"{field}:")]
+        return int(line.split()[1])
+
+    def reset_peak_memory(self, name: str) -> None:
+        """Restart process `name`'s `VmHWM` from its resident size now (Linux)."""
+        Path(f"/proc/{self.processes[name].pid}/clear_refs").write_text("5")
+
     def jobfarm(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run a `jobfarm` command in this farm's environment."""
         return run_jobfarm(self.env, self.root, *args)

@@ -1,5 +1,7 @@
 """`/ws/progress?order_id=`: live progress of a design or a batch, as seed 000 §5.1 shows:
 `{"timestamp", "stage", "completion", "alert"}`, until the design or batch ends.
+The token comes in `?token=`, the Authorization header, or as the subprotocols
+`bearer, <token>` (answered with `bearer`), which keeps it out of URLs and their logs.
 
 A design's messages come from whichever worker runs it, through Redis pub/sub; its
 end (and a batch's counts) are read from SQL, the source of truth, every half second.
@@ -31,6 +33,7 @@ router = APIRouter()
 
 CHECK_INTERVAL_S = 0.5
 POLICY_VIOLATION, NOT_FOUND = 1008, 4404
+BEARER_SUBPROTOCOL = "bearer"
 
 
 def message(stage: str | None, completion: float, alert: str | None = None) -> dict[str, Any]:
@@ -42,10 +45,22 @@ def message(stage: str | None, completion: float, alert: str | None = None) -> d
     }
 
 
+def offered_token(subprotocols: list[str]) -> str | None:
+    """The token offered as WebSocket subprotocols, for clients that cannot set headers
+    (browsers): `bearer`, then the token. None if not offered so."""
+    if BEARER_SUBPROTOCOL not in subprotocols:
+        return None
+    after = subprotocols[subprotocols.index(BEARER_SUBPROTOCOL) + 1 :]
+    return after[0] if after else None
+
+
 def tenant_of(websocket: WebSocket, settings: Settings) -> str | None:
-    """The tenant behind the token in `?token=` or the Authorization header."""
-    presented = websocket.query_params.get("token") or bearer_token(
-        websocket.headers.get("authorization")
+    """The tenant behind the token in `?token=`, the Authorization header or the
+    subprotocols offered (`Sec-WebSocket-Protocol: bearer, <token>`)."""
+    presented = (
+        websocket.query_params.get("token")
+        or bearer_token(websocket.headers.get("authorization"))
+        or offered_token(websocket.scope.get("subprotocols", []))
     )
     granted = (
         tokens.verify(TOKEN_PREFIX, settings.access_token_secret, presented) if presented else None
@@ -63,7 +78,8 @@ async def progress(websocket: WebSocket, order_id: str) -> None:
     if tenant_id is None:
         await websocket.close(code=POLICY_VIOLATION, reason=REAUTHENTICATE[:120])
         return
-    await websocket.accept()
+    offered = BEARER_SUBPROTOCOL in websocket.scope.get("subprotocols", [])
+    await websocket.accept(subprotocol=BEARER_SUBPROTOCOL if offered else None)
     try:
         if order_id.startswith("BAT-"):
             await follow_batch(websocket, tenant_id, order_id, settings)

@@ -15,6 +15,7 @@ import requests
 from PIL import Image
 from standardwebhooks import Webhook
 from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from tests.farm import Farm, RedisServer, free_port, wait_until
 from tests.receiver import WebhookReceiver
@@ -250,6 +251,57 @@ def test_the_websocket_refuses_a_connection_without_a_token(farm: Farm) -> None:
     url = f"ws://127.0.0.1:{farm.port}/ws/progress?order_id=DSG-2026-0"
     with pytest.raises(Exception), connect(url, open_timeout=10) as socket:  # noqa: B017
         socket.recv(timeout=5)
+
+
+def test_the_websocket_takes_its_token_as_the_bearer_subprotocol(
+    client: Smartmanu, farm: Farm
+) -> None:
+    tasks = [{"task_id": "one", "design_params": CHEST_SOLID}]
+    batch_id = client.post("/v2/async/batch", {"tasks": tasks}).json()["data"]["batch_id"]
+    url = f"ws://127.0.0.1:{farm.port}/ws/progress?order_id={batch_id}"
+    offered = [Subprotocol("bearer"), Subprotocol(client.token)]
+
+    with connect(url, subprotocols=offered, open_timeout=10, close_timeout=5) as socket:
+        chosen = socket.subprotocol
+        messages = [json.loads(message) for message in socket]
+
+    assert chosen == "bearer"
+    assert messages[-1]["completion"] == 100
+
+
+# 47 megapixels in about 50 KB of PNG: one grey, compressed flat.
+POSTER_PX = (8000, 5875)
+API_PEAK_RSS_KIB = 400 * 1024
+
+
+def flat_png(size: tuple[int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", size, 128).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def test_a_47_megapixel_image_is_judged_without_growing_the_api_and_drawn_by_the_worker(
+    client: Smartmanu,
+    farm: Farm,
+    tenant,  # type: ignore[no-untyped-def]
+) -> None:
+    upload = tenant.api.post("/v1/files", params={"name": "poster.png"}, data=flat_png(POSTER_PX))
+    assert upload.status_code == 201, upload.text
+    pattern = {"type": "image", "file_id": upload.json()["id"]}
+    body = {"product_type": "t_shirt", "params": {"color": "white", "pattern": pattern}}
+    farm.reset_peak_memory("web")
+
+    offered = client.post("/v2/design/alternative", body)
+    judged_peak_kib = farm.memory_kib("web", "VmHWM")
+    made = client.post("/v2/design/generate", body)
+
+    # 8000 pixels over a 12 in wide print area: sharp, so nothing to offer instead.
+    assert offered.status_code == 200, offered.text
+    assert offered.json() == {"status": "success", "data": {"alternatives": []}}
+    assert judged_peak_kib < API_PEAK_RSS_KIB
+    assert made.status_code == 200, made.text
+    assert made.json()["data"]["production_ready"] is True
+    assert farm.memory_kib("web", "VmHWM") < API_PEAK_RSS_KIB
 
 
 def test_past_1000_calls_a_minute_the_caller_gets_429(farm: Farm, make_tenant) -> None:  # type: ignore[no-untyped-def]
