@@ -1,18 +1,20 @@
-"""FastAPI dependencies as named aliases: settings, sessions, the calling tenant."""
+"""FastAPI dependencies as named aliases: settings, sessions, the caller, the request id.
+
+Sessions check out a connection only when first used and give it back at commit,
+so a route that reads its body or waits for a job holds none meanwhile."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from api_stub.problems import Problem
+from api_stub.callers import Principal
+from api_stub.errors import Unauthenticated
 from config.settings import Settings, get_settings
-from storage import tenants
 from storage.db import get_sessionmaker, read_scope
-from storage.tenants import Caller
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
@@ -26,7 +28,9 @@ def get_session(settings: SettingsDep) -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": closed when the route returns, before the response is sent, so a
+# slow receiver of a download never holds a connection.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_read_session(settings: SettingsDep) -> Iterator[Session]:
@@ -35,32 +39,18 @@ def get_read_session(settings: SettingsDep) -> Iterator[Session]:
         yield session
 
 
-ReadSessionDep = Annotated[Session, Depends(get_read_session)]
-
-UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Bearer realm="jobfarm"'}
+ReadSessionDep = Annotated[Session, Depends(get_read_session, scope="function")]
 
 
-def bearer_token(authorization: str | None) -> str | None:
-    if not authorization:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+def current_caller(request: Request) -> Principal:
+    """The caller the gate identified; 401 in the dialect's shape if there is none."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:
+        raise Unauthenticated()
+    return principal
 
 
-def current_caller(
-    session: ReadSessionDep, authorization: Annotated[str | None, Header()] = None
-) -> Caller:
-    """The tenant behind `Authorization: Bearer <api key>`, or 401."""
-    token = bearer_token(authorization)
-    if token is None:
-        raise Problem(401, "missing bearer API key", "unauthorized", headers=UNAUTHORIZED_HEADERS)
-    caller = tenants.authenticate(session, token)
-    if caller is None:
-        raise Problem(401, "invalid API key", "unauthorized", headers=UNAUTHORIZED_HEADERS)
-    return caller
-
-
-CallerDep = Annotated[Caller, Depends(current_caller)]
+CallerDep = Annotated[Principal, Depends(current_caller)]
 
 
 def request_id(request: Request) -> str | None:

@@ -14,6 +14,7 @@ import redis
 
 from config.settings import RateLimit
 from workers.channels import rate_limit_key
+from workers.resources import redis_client
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,11 @@ class Verdict:
         """Seconds until the bucket is full again."""
         return math.ceil((self.limit.burst - self.tokens) / self.limit.per_s)
 
+    @property
+    def retry_after_s(self) -> int:
+        """Whole seconds until the bucket holds a token again: the one Retry-After rule."""
+        return max(1, math.ceil((1 - self.tokens) / self.limit.per_s))
+
     def headers(self) -> dict[str, str]:
         return {
             "X-RateLimit-Limit": f"{self.limit.per_s:g}",
@@ -82,3 +88,27 @@ class RateLimiter:
             log.warning("rate limiter unavailable, letting the call through: %s", exc)
             return None
         return Verdict(allowed=bool(allowed), limit=limit, tokens=float(tokens))
+
+    def take_all(self, buckets: list[tuple[str, RateLimit]]) -> Verdict | None:
+        """Take from each bucket in turn; the first refusal, else the tightest verdict.
+        None when there are no buckets or Redis can't be asked."""
+        verdicts = []
+        for caller, limit in buckets:
+            verdict = self.take(caller, limit)
+            if verdict is None:
+                continue
+            if not verdict.allowed:
+                return verdict
+            verdicts.append(verdict)
+        return min(verdicts, key=lambda v: v.tokens / v.limit.burst, default=None)
+
+
+_limiter: RateLimiter | None = None
+
+
+def limiter() -> RateLimiter:
+    """The process's limiter, on the farm's Redis."""
+    global _limiter
+    if _limiter is None:
+        _limiter = RateLimiter(redis_client())
+    return _limiter

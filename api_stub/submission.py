@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from config.settings import Settings
-from storage import audit, credits, jobs
+from storage import audit, content_models, credits, jobs
+from storage.content_models import ModelNotFound
 from storage.files import FileNotFound, get_file
 from storage.jobs import Dispatch, JobView, NewJob
 from storage.states import FINAL_STATES
@@ -43,8 +44,6 @@ class Submission:
     batch_id: str | None = None
     dialect: str = "native"
     job_id: str | None = None
-    # Credits reserved in the job's own transaction (0: a job that costs nothing).
-    credits_cost: int = 0
 
 
 def validated_kind(name: str, params: dict[str, Any]) -> tuple[JobKind, dict[str, Any]]:
@@ -62,6 +61,32 @@ def validated_kind(name: str, params: dict[str, Any]) -> tuple[JobKind, dict[str
     return kind, model.model_dump(mode="json", exclude_unset=True)
 
 
+def refuse_inline_keys(params: dict[str, Any]) -> None:
+    """A model's API key never travels in a job's params: it would be stored with the
+    job and shown to whoever reads it. Register the model and name its `model_id`."""
+    inline = params.get("model")
+    if isinstance(inline, dict) and inline.get("api_key"):
+        raise Rejected(
+            "params.model.api_key",
+            "inline API keys are not accepted: register the model (POST /api/v1/models) "
+            "and pass its model_id",
+        )
+
+
+def credits_cost(session: Session, tenant_id: str, params: dict[str, Any]) -> int:
+    """What a job costs: its registered model's `credits_cost` (0 without a model)."""
+    model_id = params.get("model_id")
+    if model_id is None:
+        return 0
+    try:
+        model = content_models.get(session, tenant_id, int(model_id))
+    except ModelNotFound:
+        raise Rejected("params.model_id", f"no model {model_id}") from None
+    if not model.is_active:
+        raise Rejected("params.model_id", f"model {model_id} is not active")
+    return model.credits_cost
+
+
 def request_hash(sub: Submission) -> str:
     canonical = json.dumps(sub.__dict__, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
@@ -74,10 +99,14 @@ def submit(
 
     The job is committed before its message is sent, so a broker outage never
     loses an accepted job: an unsent one is marked so and the reconciler sends it.
-    Raises `Rejected`, `IdempotencyConflict` when the key came with another request, or
-    `InsufficientCredits` (nothing stored) when the balance does not cover `credits_cost`.
+    A job whose model has a cost reserves it in the job's creating transaction, whatever
+    dialect submits it; the job's end charges or refunds it. Raises `Rejected`,
+    `IdempotencyConflict` when the key came with another request, or
+    `InsufficientCredits` (nothing stored) when the balance does not cover the cost.
     """
     kind, params = validated_kind(sub.kind, sub.params)
+    refuse_inline_keys(params)
+    cost = credits_cost(session, sub.tenant_id, params)
     if kind.takes_input and not (sub.input_file_id or sub.input_url):
         raise Rejected("input_file_id", f"{kind.name} needs input_file_id or input_url")
     if sub.input_file_id:
@@ -103,8 +132,8 @@ def submit(
     job, created = jobs.create_job(session, new)
     if not created:
         return job, False
-    if sub.credits_cost:
-        credits.reserve(session, sub.tenant_id, job.id, sub.credits_cost)
+    if cost:
+        credits.reserve(session, sub.tenant_id, job.id, cost)
     audit.record(session, "job.create", actor, sub.tenant_id, job.id, request_id, kind=job.kind)
     session.commit()
     assert job.dispatch_id

@@ -96,6 +96,31 @@ class Settings(BaseSettings):
     rate_limit_smartmanu: RateLimit = Field(
         default_factory=lambda: RateLimit(burst=1000, per_s=1000 / 60)
     )
+    # The native API and the content platform's classes (seed 003: auth 10/min,
+    # generation 20/h for non-members, queries 100/min, the rest 60/min).
+    rate_limit_native: RateLimit = Field(default_factory=lambda: RateLimit(burst=1000, per_s=200))
+    rate_limit_content_auth: RateLimit = Field(
+        default_factory=lambda: RateLimit(burst=10, per_s=10 / 60)
+    )
+    rate_limit_content_generation: RateLimit = Field(
+        default_factory=lambda: RateLimit(burst=20, per_s=20 / 3600)
+    )
+    rate_limit_content_query: RateLimit = Field(
+        default_factory=lambda: RateLimit(burst=100, per_s=100 / 60)
+    )
+    rate_limit_content_other: RateLimit = Field(
+        default_factory=lambda: RateLimit(burst=60, per_s=60 / 60)
+    )
+    # Requests' bodies: JSON read whole before the route runs, within a deadline; uploads
+    # streamed, failing when idle too long or, after that, slower than a floor.
+    max_json_body_bytes: int = Field(default=1024**2, gt=0)
+    max_batch_body_bytes: int = Field(default=16 * 1024**2, gt=0)
+    body_deadline_s: float = Field(default=30.0, gt=0)
+    body_idle_timeout_s: float = Field(default=30.0, gt=0)
+    upload_min_bytes_per_s: float = Field(default=1024.0, ge=0)
+    # Per tenant and API process: uploads in flight, and requests waiting for their job.
+    max_uploads_per_tenant: int = Field(default=8, ge=1)
+    max_waiting_per_tenant: int = Field(default=8, ge=1)
     smartmanu_token_ttl_s: int = Field(default=3600, gt=0)
     # How long POST /v2/design/generate waits for its design before answering "processing".
     design_wait_s: float = Field(default=20.0, ge=0)

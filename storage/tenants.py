@@ -76,8 +76,13 @@ def authenticate(session: Session, presented: str) -> Caller | None:
 
 def key_is_live(session: Session, key_id: str) -> bool:
     """True while the API key exists and is not revoked (tokens it issued stay valid)."""
+    return live_key_tenant(session, key_id) is not None
+
+
+def live_key_tenant(session: Session, key_id: str) -> str | None:
+    """The tenant of a live (unrevoked) API key; None if the key is unknown or revoked."""
     row = session.get(ApiKey, key_id)
-    return row is not None and row.revoked_at is None
+    return row.tenant_id if row is not None and row.revoked_at is None else None
 
 
 class KeyNotFound(LookupError):

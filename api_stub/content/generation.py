@@ -11,16 +11,16 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from api_stub.bounds import SQL_INT_MAX
+from api_stub.callers import Principal
 from api_stub.content.envelope import (
     GENERATION_FAILED,
     INSUFFICIENT_CREDITS,
     MODEL_UNAVAILABLE,
     ContentError,
-    ContentRoute,
     ok,
 )
-from api_stub.content.routes import CallerDep
-from api_stub.deps import ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
+from api_stub.deps import CallerDep, ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
 from api_stub.submission import Rejected, Submission, submit, wait_for_end
 from config.settings import Settings
 from storage import content_models, credits, jobs
@@ -29,10 +29,9 @@ from storage.credits import InsufficientCredits
 from storage.db import read_scope
 from storage.jobs import JobNotFound, JobView
 from storage.states import FINAL_STATES, JobState
-from storage.tenants import Caller
 from storage.urls import download_links
 
-router = APIRouter(prefix="/api/v1", route_class=ContentRoute, tags=["content"])
+router = APIRouter(prefix="/api/v1", tags=["content"])
 
 DIALECT = "content"
 STATUS = {
@@ -47,13 +46,13 @@ STATUS = {
 class VideoRequest(BaseModel):
     script: str = Field(min_length=1, max_length=5000)
     duration: float = Field(gt=0, le=600)
-    model_id: int
+    model_id: int = Field(ge=1, le=SQL_INT_MAX)
 
 
 class PptRequest(BaseModel):
     topic: str = Field(min_length=1, max_length=200)
     outline: list[str] = Field(min_length=1, max_length=30)
-    model_id: int
+    model_id: int = Field(ge=1, le=SQL_INT_MAX)
 
 
 @router.post("/video/generate")
@@ -111,7 +110,7 @@ def ppt_status(ppt_id: str, caller: CallerDep, settings: SettingsDep) -> dict[st
 def start(
     session: Session,
     settings: Settings,
-    caller: Caller,
+    caller: Principal,
     request_id: str | None,
     kind: str,
     params: dict[str, Any],
@@ -130,7 +129,6 @@ def start(
         kind=kind,
         params=params,
         dialect=DIALECT,
-        credits_cost=model.credits_cost,
     )
     try:
         job, _ = submit(session, sub, settings, request_id, actor=caller.key_id)

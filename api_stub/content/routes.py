@@ -8,30 +8,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from api_stub.content.envelope import ContentError, ContentRoute, ok
-from api_stub.deps import ReadSessionDep, SessionDep, SettingsDep, bearer_token
-from storage import content_models, credits, tenants
+from api_stub.bounds import SQL_INT_MAX
+from api_stub.content.envelope import ContentError, ok
+from api_stub.deps import CallerDep, ReadSessionDep, SessionDep, SettingsDep
+from storage import content_models, credits
 from storage.content_models import ModelFields, ModelNotFound, ModelView
 from storage.models import iso
-from storage.tenants import Caller
 
-router = APIRouter(prefix="/api/v1", route_class=ContentRoute, tags=["content"])
+router = APIRouter(prefix="/api/v1", tags=["content"])
 
-
-def content_caller(
-    session: ReadSessionDep, authorization: Annotated[str | None, Header()] = None
-) -> Caller:
-    presented = bearer_token(authorization)
-    caller = tenants.authenticate(session, presented) if presented else None
-    if caller is None:
-        raise ContentError(401, "未认证: a valid API key is required (Authorization: Bearer)")
-    return caller
-
-
-CallerDep = Annotated[Caller, Depends(content_caller)]
+ModelId = Annotated[int, Path(ge=1, le=SQL_INT_MAX)]
 
 
 class ModelCreate(BaseModel):
@@ -87,7 +76,7 @@ def credit_balance(caller: CallerDep, session: ReadSessionDep) -> dict[str, Any]
 def credit_transactions(
     caller: CallerDep,
     session: ReadSessionDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=SQL_INT_MAX)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> dict[str, Any]:
     """The ledger, newest first: recharges, reservations, charges and refunds."""
@@ -136,7 +125,7 @@ def create_model(
 
 @router.put("/models/{model_id}")
 def update_model(
-    model_id: int,
+    model_id: ModelId,
     body: ModelUpdate,
     caller: CallerDep,
     session: SessionDep,
@@ -154,7 +143,7 @@ def update_model(
 
 
 @router.delete("/models/{model_id}")
-def delete_model(model_id: int, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
+def delete_model(model_id: ModelId, caller: CallerDep, session: SessionDep) -> dict[str, Any]:
     try:
         content_models.delete(session, caller.tenant_id, model_id)
     except ModelNotFound:

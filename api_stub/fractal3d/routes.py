@@ -13,8 +13,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from api_stub import tokens
+from api_stub.callers import Principal
 from api_stub.deps import ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
-from api_stub.fractal3d.auth import TOKEN_PREFIX, Principal, require
+from api_stub.fractal3d.auth import TOKEN_PREFIX, held_scopes, require
 from api_stub.fractal3d.errors import ErrorType, Fractal3dError
 from api_stub.fractal3d.schemas import (
     AccessTokenIssued,
@@ -167,8 +168,8 @@ def issue_access_token(
         wanted = frozenset(scope_for(p.resource, p.operation) for p in body.permissions)
     except UnknownPermission as exc:
         raise invalid(f"permissions: {exc}") from None
-    if not wanted <= principal.scopes:
-        missing = ", ".join(sorted(wanted - principal.scopes))
+    if not wanted <= held_scopes(principal):
+        missing = ", ".join(sorted(wanted - held_scopes(principal)))
         raise Fractal3dError(ErrorType.PERMISSION_DENIED, f"cannot grant what it lacks: {missing}")
     ttl_s = settings.access_token_ttl_s
     if principal.expires_at is not None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import text
 
@@ -33,7 +35,12 @@ def healthz(session: ReadSessionDep) -> JSONResponse:
 
 
 @router.get(DOWNLOAD_PATH + "{key:path}", response_class=FileResponse, tags=["files"])
-def download_blob(key: str, expires: int, signature: str, settings: SettingsDep) -> FileResponse:
+def download_blob(
+    key: str,
+    expires: int,
+    signature: Annotated[str, Query(max_length=128, pattern="^[0-9a-f]*$")],
+    settings: SettingsDep,
+) -> FileResponse:
     """A blob, for whoever holds an unexpired signed URL to it."""
     if not verify(settings.url_signing_secret, key, expires, signature):
         raise Problem(403, "the link is invalid or has expired", "bad-signature")

@@ -7,12 +7,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
+from api_stub.bounds import SQL_INT_MAX
 from api_stub.deps import CallerDep, ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
 from api_stub.native.schemas import JobCreate, JobPage, JobPublic
 from api_stub.problems import Problem, field_error
 from api_stub.submission import Rejected, Submission, submit
 from config.settings import Settings
 from storage import audit, jobs
+from storage.credits import InsufficientCredits
 from storage.jobs import IdempotencyConflict, JobNotFound, JobView
 from storage.states import IllegalTransition, JobState
 from storage.urls import download_links
@@ -62,6 +64,12 @@ def create_job(
         job, created = submit(session, sub, settings, request_id, actor=caller.key_id)
     except Rejected as exc:
         raise field_error(422, exc.field, exc.message) from None
+    except InsufficientCredits as exc:
+        raise Problem(
+            402,
+            f"insufficient credits: {exc.needed} needed, {exc.balance} available",
+            "insufficient-credits",
+        ) from None
     except IdempotencyConflict:
         raise Problem(
             409, "this Idempotency-Key was used with a different request", "idempotency-conflict"
@@ -78,7 +86,7 @@ def list_jobs(
     settings: SettingsDep,
     state: JobState | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=SQL_INT_MAX)] = 0,
 ) -> JobPage:
     """The caller's jobs, newest first."""
     items, total = jobs.list_jobs(session, caller.tenant_id, state, limit, offset)

@@ -18,7 +18,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
 from api_stub import tokens
-from api_stub.deps import bearer_token
+from api_stub.callers import bearer_token
 from api_stub.smartmanu.auth import REAUTHENTICATE, TOKEN_PREFIX
 from config.settings import Settings, get_settings
 from storage import batches, jobs, tenants
@@ -68,7 +68,8 @@ def tenant_of(websocket: WebSocket, settings: Settings) -> str | None:
     if granted is None:
         return None
     with read_scope(settings.sql_url) as session:
-        return granted.tenant_id if tenants.key_is_live(session, granted.key_id) else None
+        owner = tenants.live_key_tenant(session, granted.key_id)
+    return granted.tenant_id if owner == granted.tenant_id else None
 
 
 @router.websocket("/ws/progress")

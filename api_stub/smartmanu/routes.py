@@ -12,10 +12,11 @@ from fastapi import APIRouter, BackgroundTasks, Header, Query
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api_stub.deps import ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
+from api_stub.bounds import SQL_INT_MAX
+from api_stub.deps import CallerDep, ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
 from api_stub.smartmanu import intake
-from api_stub.smartmanu.auth import CallerDep, issue_token, key_and_secret
-from api_stub.smartmanu.errors import SmartmanuError, SmartmanuRoute, bad_request
+from api_stub.smartmanu.auth import issue_token, key_and_secret
+from api_stub.smartmanu.errors import SmartmanuError, bad_request
 from api_stub.smartmanu.schemas import BatchRequest, DesignRequest, TokenRequest
 from api_stub.smartmanu.shapes import smartmanu_design, smartmanu_error
 from api_stub.submission import Rejected, Submission, submit, wait_for_end
@@ -29,7 +30,7 @@ from storage.urls import download_links
 from tasks.design.feasibility import alternatives
 from workers.enqueue import send_many
 
-router = APIRouter(route_class=SmartmanuRoute, tags=["smartmanu"])
+router = APIRouter(tags=["smartmanu"])
 
 HTTP_STATUS = {5003: 422, 400: 400}
 
@@ -141,7 +142,7 @@ def read_batch(
     caller: CallerDep,
     session: ReadSessionDep,
     settings: SettingsDep,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=SQL_INT_MAX)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """The batch's counts by state and one page of its tasks, ordered by task_id."""

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from api_stub import tokens
-from api_stub.fractal3d.auth import TOKEN_PREFIX, Principal, bucket_for
+from api_stub.callers import Principal
+from api_stub.fractal3d.auth import TOKEN_PREFIX, bucket_for
 from api_stub.fractal3d.errors import ErrorType, error_body
 from api_stub.fractal3d.scopes import ALL_SCOPES, Scope, UnknownPermission, scope_for
 from api_stub.shapes import shapes_for
@@ -99,15 +100,16 @@ def test_error_bodies_are_flat_or_wrapped_as_the_seed_shows(path: str, wrapped: 
 
 
 def principal(via: str) -> Principal:
-    actor = "token:abc" if via == "access_token" else "key_1"
-    return Principal("ten_1", "key_1", actor, ALL_SCOPES, via)  # type: ignore[arg-type]
+    if via == "token":
+        return Principal("ten_1", "key_1", "token:abc", "token", ALL_SCOPES)
+    return Principal("ten_1", "key_1", "key_1", "api_key")
 
 
 @pytest.mark.parametrize(
     ("who", "bucket", "burst", "per_s"),
     [
         (None, "ip:10.0.0.7", 100, 10),
-        ("access_token", "token:abc", 500, 50),
+        ("token", "token:abc", 500, 50),
         ("api_key", "key:key_1", 200, 20),
     ],
 )
