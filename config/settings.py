@@ -114,7 +114,8 @@ class Settings(BaseSettings):
     # Requests' bodies: JSON read whole before the route runs, within a deadline; uploads
     # streamed, failing when idle too long or, after that, slower than a floor.
     max_json_body_bytes: int = Field(default=1024**2, gt=0)
-    max_batch_body_bytes: int = Field(default=16 * 1024**2, gt=0)
+    # 10,000 tasks of up to ~800 bytes each; a 200,000-task batch is refused unparsed.
+    max_batch_body_bytes: int = Field(default=8 * 1024**2, gt=0)
     body_deadline_s: float = Field(default=30.0, gt=0)
     body_idle_timeout_s: float = Field(default=30.0, gt=0)
     upload_min_bytes_per_s: float = Field(default=1024.0, ge=0)
