@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 import api_stub
@@ -77,6 +78,11 @@ def install_error_handlers(app: FastAPI, dialect: Dialect) -> None:
         log.warning("database unavailable: %s", getattr(exc, "orig", exc))
         return dialect.render(request, Unavailable())
 
+    async def client_gone(request: Request, exc: Exception) -> Response:
+        # Nobody is left to read the answer; what was half-received is discarded.
+        log.info("client went away during %s %s", request.method, request.url.path)
+        return dialect.render(request, InvalidInput("the client closed the connection"))
+
     async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return dialect.render(request, Internal())
@@ -86,6 +92,7 @@ def install_error_handlers(app: FastAPI, dialect: Dialect) -> None:
     app.add_exception_handler(StarletteHTTPException, http)
     for error_class in DATABASE_DOWN:
         app.add_exception_handler(error_class, database_down)
+    app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(Exception, unexpected)
 
 
