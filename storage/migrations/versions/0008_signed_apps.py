@@ -1,0 +1,21 @@
+"""signed server-to-server apps (seed 004): app ids, secrets, allowlists, default webhooks
+
+Revision ID: 0008
+Revises: 0007
+Create Date: 2026-12-02 01:35:00
+"""
+
+from __future__ import annotations
+
+revision = "0008"
+down_revision = "0007"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
