@@ -34,6 +34,10 @@ FAST_SETTINGS = {
     "work_sweep_s": 0,
     # Enough for every fixture; a job asking for more fails as out_of_memory.
     "job_memory_limit_mib": 1536,
+    # A trickled body fails within a test: a JSON body past 3 s, an upload idle for 3 s
+    # or, after that, slower than 1 KiB/s.
+    "body_deadline_s": 3,
+    "body_idle_timeout_s": 3,
 }
 
 

@@ -22,13 +22,19 @@ HOSTILE = 50
 TRICKLE_S = 60.0
 
 
-def trickle_upload(port: int, api_key: str, statuses: list[int], stop: threading.Event) -> None:
-    """POST /v1/files announcing 1000 bytes, then one byte a second until the farm
-    answers (or `stop`); the answer's status goes into `statuses`."""
+def trickle(
+    port: int,
+    path: str,
+    headers: str,
+    statuses: list[int],
+    stop: threading.Event,
+    answers: list[bytes] | None = None,
+) -> None:
+    """POST `path` announcing 1000 bytes, then one byte a second until the farm answers
+    (or `stop`); the answer's status goes into `statuses`, its bytes into `answers`."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
         head = (
-            f"POST /v1/files?name=slow.bin HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            f"Authorization: Bearer {api_key}\r\nContent-Type: application/octet-stream\r\n"
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{headers}"
             "Content-Length: 1000\r\n\r\n"
         )
         conn.sendall(head.encode())
@@ -36,13 +42,24 @@ def trickle_upload(port: int, api_key: str, statuses: list[int], stop: threading
         while time.monotonic() < deadline and not stop.is_set():
             readable, _, _ = select.select([conn], [], [], 1.0)
             if readable:
-                statuses.append(int(conn.recv(4096).split(b" ", 2)[1]))
+                answer = conn.recv(65536)
+                statuses.append(int(answer.split(b" ", 2)[1]))
+                if answers is not None:
+                    answers.append(answer)
                 return
             try:
-                conn.sendall(b"x")
+                conn.sendall(b"{" if path != UPLOAD else b"x")
             except OSError:
                 statuses.append(-1)
                 return
+
+
+UPLOAD = "/v1/files?name=slow.bin"
+
+
+def trickle_upload(port: int, api_key: str, statuses: list[int], stop: threading.Event) -> None:
+    headers = f"Authorization: Bearer {api_key}\r\nContent-Type: application/octet-stream\r\n"
+    trickle(port, UPLOAD, headers, statuses, stop)
 
 
 def timed(call: Any) -> tuple[float, int]:
@@ -116,3 +133,23 @@ def test_slow_uploads_and_waiting_requests_starve_no_other_tenant(farm: Farm, ma
     # Nothing half-received was kept: the abandoned uploads left no file behind.
     left = farm.var_dir / "blobs" / "uploads" / attacker.creds.tenant_id
     assert not left.exists() or not any(p.is_file() for p in left.rglob("*"))
+
+
+def test_a_trickled_body_is_refused_at_its_deadline_in_the_dialects_shape(
+    farm: Farm, tenant
+) -> None:  # type: ignore[no-untyped-def]
+    key = tenant.creds.api_key
+    cases = [
+        (UPLOAD, "application/octet-stream", b"application/problem+json"),
+        ("/api/converts", "application/json", b'"type":"RequestTimeout"'),
+        ("/v1/jobs", "application/json", b"application/problem+json"),
+    ]
+    for path, content_type, shape in cases:
+        statuses: list[int] = []
+        answers: list[bytes] = []
+        headers = f"Authorization: Bearer {key}\r\nContent-Type: {content_type}\r\n"
+
+        trickle(farm.port, path, headers, statuses, threading.Event(), answers)
+
+        assert statuses == [408], (path, answers)
+        assert shape in answers[0], answers
