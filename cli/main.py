@@ -71,6 +71,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
                     "tenant_id": creds.tenant_id,
                     "api_key": creds.api_key,
                     "webhook_secret": creds.webhook_secret,
+                    "merchant_id": creds.merchant_id,
                 }
             )
         )
@@ -78,6 +79,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
         print(f"tenant:         {args.tenant} ({creds.tenant_id})")
         print(f"api key:        {creds.api_key}")
         print(f"webhook secret: {creds.webhook_secret}")
+        print(f"merchant id:    {creds.merchant_id}")
         print("Keep both safe: the key is stored only as a hash and is not shown again.")
     return 0
 

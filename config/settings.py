@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     max_batch_tasks: int = Field(default=10_000, gt=0)
     # How long POST /api/v1/ppt/generate waits for its deck before answering with its id.
     content_wait_s: float = Field(default=30.0, ge=0)
+    # The agent API's (seed 001) one access key, from the variable the seed names;
+    # unset, every call there answers 401.
+    agent_access_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("AGENT_ACCESS_KEY")
+    )
+    # Capacity views: throughput counts jobs finished over this window.
+    capacity_window_s: float = Field(default=300.0, gt=0)
     signed_url_ttl_s: int = Field(default=3600, gt=0)
     file_retention_days: int = Field(default=7, ge=1)
     max_upload_bytes: int = Field(default=4 * 1024**3, gt=0)

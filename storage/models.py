@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql import text
 
 
 def utcnow() -> datetime:
@@ -40,6 +41,13 @@ class Tenant(Base):
     # Needed in the clear to sign webhooks; never logged, never returned after creation.
     webhook_secret: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The agent API's (seed 001) name for the tenant: the next number at insert time,
+    # computed in the INSERT itself; the unique index refuses a racing duplicate.
+    merchant_id: Mapped[int] = mapped_column(
+        default=text("(SELECT COALESCE(MAX(merchant_id), 0) + 1 FROM tenants)"),
+        index=True,
+        unique=True,
+    )
 
 
 class ApiKey(Base):

@@ -9,6 +9,7 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.models import ApiKey, Tenant, new_id, utcnow
@@ -23,6 +24,7 @@ class Credentials:
     tenant_id: str
     api_key: str
     webhook_secret: str
+    merchant_id: int
 
 
 @dataclass(frozen=True)
@@ -43,11 +45,7 @@ def new_webhook_secret() -> str:
 
 def create_key(session: Session, tenant_name: str) -> Credentials:
     """A new API key for the tenant, creating the tenant on first use."""
-    tenant = session.scalars(select(Tenant).where(Tenant.name == tenant_name)).first()
-    if tenant is None:
-        tenant = Tenant(id=new_id("ten"), name=tenant_name, webhook_secret=new_webhook_secret())
-        session.add(tenant)
-        session.flush()
+    tenant = tenant_named(session, tenant_name)
     prefix = secrets.token_hex(6)
     secret_part = secrets.token_urlsafe(32)
     session.add(
@@ -57,7 +55,35 @@ def create_key(session: Session, tenant_name: str) -> Credentials:
         tenant_id=tenant.id,
         api_key=f"{KEY_PREFIX}_{prefix}_{secret_part}",
         webhook_secret=tenant.webhook_secret,
+        merchant_id=tenant.merchant_id,
     )
+
+
+def tenant_named(session: Session, tenant_name: str, attempts: int = 5) -> Tenant:
+    """The tenant of this name, created if new. Its merchant id is the next number,
+    taken in the INSERT; a concurrent creation taking the same number (or the same
+    name) fails on the unique index, and this one tries again in a fresh savepoint."""
+    for _ in range(attempts - 1):
+        try:
+            with session.begin_nested():
+                return _tenant_named(session, tenant_name)
+        except IntegrityError:
+            continue
+    return _tenant_named(session, tenant_name)
+
+
+def _tenant_named(session: Session, tenant_name: str) -> Tenant:
+    tenant = session.scalars(select(Tenant).where(Tenant.name == tenant_name)).first()
+    if tenant is None:
+        tenant = Tenant(id=new_id("ten"), name=tenant_name, webhook_secret=new_webhook_secret())
+        session.add(tenant)
+        session.flush()
+    return tenant
+
+
+def tenant_of_merchant(session: Session, merchant_id: int) -> str | None:
+    """The id of the tenant with this merchant id, or None."""
+    return session.scalar(select(Tenant.id).where(Tenant.merchant_id == merchant_id))
 
 
 def authenticate(session: Session, presented: str) -> Caller | None:
