@@ -81,6 +81,22 @@ def get_batch(session: Session, tenant_id: str, batch_id: str) -> BatchView:
     return BatchView.from_row(row)
 
 
+def list_batches(
+    session: Session, tenant_id: str, limit: int, offset: int
+) -> tuple[list[BatchView], int]:
+    """One page of the tenant's batches, newest first, and the total count."""
+    where = Batch.tenant_id == tenant_id
+    total = session.scalar(select(func.count()).select_from(Batch).where(where)) or 0
+    rows = session.scalars(
+        select(Batch)
+        .where(where)
+        .order_by(Batch.created_at.desc(), Batch.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [BatchView.from_row(row) for row in rows], total
+
+
 def state_counts(session: Session, batch_id: str) -> dict[JobState, int]:
     """How many of the batch's jobs are in each state (every state present, maybe 0)."""
     rows = session.execute(

@@ -218,12 +218,20 @@ def get_job(session: Session, tenant_id: str, job_id: str) -> JobView:
 
 
 def list_jobs(
-    session: Session, tenant_id: str, state: JobState | None, limit: int, offset: int
+    session: Session,
+    tenant_id: str,
+    state: JobState | None,
+    limit: int,
+    offset: int,
+    kind: str | None = None,
 ) -> tuple[list[JobView], int]:
-    """One page of the tenant's jobs, newest first, and the total count."""
+    """One page of the tenant's jobs (of one state, one kind, if given), newest first,
+    and the total count."""
     where = [Job.tenant_id == tenant_id]
     if state is not None:
         where.append(Job.state == state.value)
+    if kind is not None:
+        where.append(Job.kind == kind)
     total = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
     rows = session.scalars(
         select(Job)

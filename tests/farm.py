@@ -23,6 +23,8 @@ from storage.migrate import upgrade
 from workers.embedded_redis import redis_server_binary, wait_for_redis
 
 JOBFARM = str(Path(sys.executable).parent / "jobfarm")
+# Every test farm's agent API key (seed 001 reads it from AGENT_ACCESS_KEY).
+AGENT_ACCESS_KEY = "agent-key-for-tests-0123456789"
 FINAL = {"succeeded", "failed", "canceled"}
 
 
@@ -116,6 +118,7 @@ class Farm:
             "JOBFARM_PORT": str(self.port),
             "JOBFARM_FLOWER_PORT": str(self.flower_port),
             "JOBFARM_LOG_LEVEL": "INFO",
+            "AGENT_ACCESS_KEY": AGENT_ACCESS_KEY,
             **{f"JOBFARM_{k.upper()}": str(v) for k, v in settings.items()},
         }
         self.env.pop("PORT", None)

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from api_stub.bounds import SQL_INT_MAX
+from api_stub.capacity import capacity_for
 from api_stub.deps import CallerDep, ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
 from api_stub.smartmanu import intake
 from api_stub.smartmanu.auth import issue_token, key_and_secret
@@ -165,6 +166,20 @@ def read_batch(
             "page": page,
             "page_size": page_size,
             "tasks": [task_entry(job, settings) for job in page_jobs],
+        },
+    }
+
+
+@router.get("/v2/capacity")
+async def read_capacity(caller: CallerDep, settings: SettingsDep) -> dict[str, Any]:
+    """产能查询 (capacity query): per job queue, what waits and runs, the workers online,
+    the jobs finished per minute lately, and the caller's backlog there with its ETA."""
+    queues = await run_in_threadpool(capacity_for, caller.tenant_id, settings)
+    return {
+        "status": "success",
+        "data": {
+            "throughput_window_s": settings.capacity_window_s,
+            "queues": [queue.as_dict() for queue in queues],
         },
     }
 
