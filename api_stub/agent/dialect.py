@@ -23,6 +23,9 @@ class Agent(Dialect):
     title = "jobfarm · agent API"
     prefixes = ("/api/v2/ai",)
     mount = "/api/v2/ai"
+    # The seed: without the key, every request is 401, the schema's included; a docs
+    # page could not fetch it.
+    docs_url = None
     realm = "agent"
 
     def routers(self) -> list[APIRouter]:

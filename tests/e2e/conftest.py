@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.farm import JOBFARM, free_port, run_jobfarm, wait_until
+from tests.farm import AGENT_ACCESS_KEY, JOBFARM, free_port, run_jobfarm, wait_until
 
 FLOWER_AUTH = ("ops", "e2e-flower-password")
 
@@ -61,6 +61,8 @@ def running_farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningFa
         "JOBFARM_EMBEDDED_REDIS_PORT": str(redis_port),
         "JOBFARM_FLOWER_USER": FLOWER_AUTH[0],
         "JOBFARM_FLOWER_PASSWORD": FLOWER_AUTH[1],
+        # As README's agent API section says: the farm starts with the key set.
+        "AGENT_ACCESS_KEY": AGENT_ACCESS_KEY,
     }
     log = (root / "up.log").open("wb")
     process = subprocess.Popen(

@@ -221,6 +221,12 @@ def test_out_of_range_pages_and_unknown_filters_are_400(
     assert set(response.json()) == {"detail"}
 
 
+def test_the_schema_is_served_with_the_key(farm: Farm) -> None:
+    schema = agent_get(farm, "/openapi.json").json()
+
+    assert {"/jobs/", "/jobs/{job_id}/", "/batches/", "/capacity/"} <= set(schema["paths"])
+
+
 def test_keys_create_prints_the_merchant_id_the_agent_api_takes(farm: Farm) -> None:
     created = json.loads(
         farm.jobfarm("keys", "create", "--tenant", "agent-cli", "--json").stdout.splitlines()[-1]
