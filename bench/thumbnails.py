@@ -25,6 +25,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+# f3d before anything of the CAD stack: its wheel bundles an OpenSSL newer than the
+# system's, and once trimesh's imports have loaded the system one, f3d fails to import
+# ("OPENSSL_3.2.0 not found"). Imported here, the comparison always runs when f3d is there.
+try:
+    import f3d
+except ImportError as exc:
+    f3d = None
+    F3D_MISSING = f"f3d could not be imported ({exc}); pip install -e '.[bench]'"
+else:
+    F3D_MISSING = ""
+
 import trimesh
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -113,10 +124,8 @@ class F3d(Renderer):
 
 def f3d_engine() -> tuple[Any, str] | str:
     """An offscreen f3d engine and how it draws, or why there is none."""
-    try:
-        import f3d
-    except ImportError:
-        return 'f3d is not installed (pip install -e ".[bench]")'
+    if f3d is None:
+        return F3D_MISSING
     f3d.Log.set_verbose_level(f3d.Log.VerboseLevel.QUIET)
     f3d.Engine.autoload_plugins()
     tried = []
@@ -216,7 +225,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed passes per file")
     parser.add_argument("--out", type=Path, help="keep both sides' PNGs here")
     parser.add_argument("--fixtures", type=Path, default=FIXTURES, help="folder of models")
+    parser.add_argument(
+        "--without-f3d", action="store_true", help="run our side alone when f3d can't draw"
+    )
     args = parser.parse_args()
+    if f3d is None and not args.without_f3d:
+        sys.exit(f"{F3D_MISSING}: no baseline, so no comparison (--without-f3d runs ours alone)")
 
     with tempfile.TemporaryDirectory(prefix="jobfarm-thumbs-") as tmp:
         scratch = Path(tmp)
@@ -225,7 +239,9 @@ def main() -> None:
         # Created only now: the engine's threads must not share the processor with ours.
         engine = f3d_engine()
         if isinstance(engine, str):
-            print(f"{engine}; comparison skipped")
+            if not args.without_f3d:
+                sys.exit(f"{engine}: no baseline, so no comparison (--without-f3d runs ours alone)")
+            print(f"{engine}; comparison skipped (--without-f3d)")
         else:
             print(f"f3d draws offscreen through {engine[1]}")
             results["f3d"] = side_timings(F3d(engine[0], args.size), files, args, scratch)
