@@ -8,13 +8,15 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.models import ApiKey, Tenant, new_id, utcnow
 
 KEY_PREFIX = "jf"
+# PostgreSQL advisory lock held while a tenant is numbered and created.
+TENANT_CREATION_LOCK = 0x6A66_0007
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,12 @@ def create_key(session: Session, tenant_name: str) -> Credentials:
 
 def tenant_named(session: Session, tenant_name: str, attempts: int = 5) -> Tenant:
     """The tenant of this name, created if new. Its merchant id is the next number,
-    taken in the INSERT; a concurrent creation taking the same number (or the same
-    name) fails on the unique index, and this one tries again in a fresh savepoint."""
+    taken in the INSERT. Creations take turns: on PostgreSQL under a transaction-level
+    advisory lock, on SQLite under its one writer. Should one still race (a row
+    inserted elsewhere), the unique index refuses it and this one tries again in a
+    fresh savepoint."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TENANT_CREATION_LOCK})
     for _ in range(attempts - 1):
         try:
             with session.begin_nested():

@@ -6,8 +6,11 @@ are made through the native and smartmanu APIs with the tenants' own keys."""
 from __future__ import annotations
 
 import json
+import threading
 import time
+import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -237,6 +240,23 @@ def test_keys_create_prints_the_merchant_id_the_agent_api_takes(farm: Farm) -> N
     assert isinstance(created["merchant_id"], int)
     assert response.status_code == 200
     assert response.json() == {"count": 0, "next": None, "previous": None, "results": []}
+
+
+def test_tenants_created_at_once_get_distinct_merchant_ids(farm: Farm) -> None:
+    names = [f"at-once-{uuid.uuid4().hex[:8]}" for _ in range(8)]
+    start = threading.Barrier(12)
+
+    def create(name: str) -> tenants.Credentials:
+        start.wait()
+        with session_scope(farm.database_url) as session:
+            return tenants.create_key(session, name)
+
+    with ThreadPoolExecutor(12) as pool:
+        made = list(pool.map(create, [*names, *names[:4]]))
+
+    by_tenant = {c.tenant_id: c.merchant_id for c in made}
+    assert len(by_tenant) == 8 and len(set(by_tenant.values())) == 8
+    assert all(by_tenant[c.tenant_id] == c.merchant_id for c in made)
 
 
 def cad_queue(farm: Farm, merchant: int) -> dict[str, Any]:
