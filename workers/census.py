@@ -3,7 +3,7 @@
 One broadcast (`inspect().active_queues()`) waits at most `REPLY_TIMEOUT_S` for the
 replies, and its answer is kept for `FRESH_FOR_S`: however many callers ask, the
 workers are asked at most once per that span, and one caller at a time. A broker
-that cannot be reached counts no worker.
+that cannot be reached counts no worker, after one try at connecting.
 """
 
 from __future__ import annotations
@@ -46,7 +46,11 @@ def count_consumers(replies: dict[str, list[dict[str, object]]] | None) -> dict[
 
 def _ask_workers() -> dict[str, int]:
     try:
-        replies = app.control.inspect(timeout=REPLY_TIMEOUT_S).active_queues()
+        with app.connection_for_read() as connection:
+            # One try at connecting: a broker that is down answers "none" at once.
+            connection.ensure_connection(max_retries=1, interval_start=0, timeout=1)
+            inspect = app.control.inspect(timeout=REPLY_TIMEOUT_S, connection=connection)
+            replies = inspect.active_queues()
     except BROKER_ERRORS as exc:
         log.warning("could not ask the workers for their queues: %s", exc)
         return {}
