@@ -16,13 +16,15 @@ from typing import Any
 
 import pytest
 import requests
+from alembic import command
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from api_stub.app import create_app
 from config.settings import get_settings
 from storage import tenants
-from storage.db import session_scope
-from storage.migrate import upgrade
+from storage.db import get_engine, session_scope
+from storage.migrate import alembic_config, upgrade
 from tests.farm import AGENT_ACCESS_KEY, Farm, wait_until
 
 AGENT = "/api/v2/ai"
@@ -257,6 +259,34 @@ def test_tenants_created_at_once_get_distinct_merchant_ids(farm: Farm) -> None:
     by_tenant = {c.tenant_id: c.merchant_id for c in made}
     assert len(by_tenant) == 8 and len(set(by_tenant.values())) == 8
     assert all(by_tenant[c.tenant_id] == c.merchant_id for c in made)
+
+
+def test_the_migration_numbers_existing_tenants_in_creation_order(
+    own_database_url: str | None, tmp_path: Path
+) -> None:
+    url = own_database_url or f"sqlite:///{tmp_path / 'before.sqlite3'}"
+    command.upgrade(alembic_config(url), "0006")
+    engine = get_engine(url)
+    with engine.begin() as connection:
+        for name, created in (("late", "2026-03-02"), ("early", "2026-03-01")):
+            connection.execute(
+                text(
+                    "INSERT INTO tenants (id, name, webhook_secret, created_at)"
+                    " VALUES (:id, :name, 'whsec_x', :created)"
+                ),
+                {"id": f"ten_{name}", "name": name, "created": f"{created} 00:00:00"},
+            )
+
+    upgrade(url)
+    with session_scope(url) as session:
+        newcomer = tenants.create_key(session, "newcomer").merchant_id
+        numbered = {
+            name: tenants.tenant_of_merchant(session, number)
+            for name, number in (("early", 1), ("late", 2))
+        }
+
+    assert numbered == {"early": "ten_early", "late": "ten_late"}
+    assert newcomer == 3
 
 
 def cad_queue(farm: Farm, merchant: int) -> dict[str, Any]:
