@@ -10,7 +10,7 @@ from pathlib import Path
 
 import uvicorn
 
-from cli import client, roles
+from cli import client, roles, users
 from cli.up import run_up
 from config.settings import get_settings
 from storage import audit, credits, tenants
@@ -206,6 +206,7 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--amount", type=int, required=True)
     add.add_argument("--note", default="operator top-up")
     add.set_defaults(func=cmd_credits_add)
+    users.add_parsers(sub)
     aud = sub.add_parser("audit", help="print the audit log")
     aud.add_argument("--tenant")
     aud.add_argument("--limit", type=int, default=100)

@@ -128,6 +128,13 @@ class Settings(BaseSettings):
     max_batch_tasks: int = Field(default=10_000, gt=0)
     # How long POST /api/v1/ppt/generate waits for its deck before answering with its id.
     content_wait_s: float = Field(default=30.0, ge=0)
+    # The content platform's accounts (seed 003): JWTs signed with this secret, access
+    # tokens for 2 h and refresh tokens for 7 d; registration on in dev, off in prod
+    # unless set.
+    content_jwt_secret: str = DEV_SECRET
+    content_access_token_ttl_s: int = Field(default=2 * 3600, gt=0)
+    content_refresh_token_ttl_s: int = Field(default=7 * 24 * 3600, gt=0)
+    content_registration: bool | None = None
     # The agent API's (seed 001) one access key, from the variable the seed names;
     # unset, every call there answers 401.
     agent_access_key: str | None = Field(
@@ -185,6 +192,7 @@ class Settings(BaseSettings):
                 ("JOBFARM_URL_SIGNING_SECRET", self.url_signing_secret),
                 ("JOBFARM_ACCESS_TOKEN_SECRET", self.access_token_secret),
                 ("JOBFARM_MODEL_KEY_SECRET", self.model_key_secret),
+                ("JOBFARM_CONTENT_JWT_SECRET", self.content_jwt_secret),
                 ("JOBFARM_FLOWER_PASSWORD", self.flower_password),
             )
             if value in PLACEHOLDER_SECRETS or len(value) < 16
@@ -192,6 +200,13 @@ class Settings(BaseSettings):
         if weak:
             raise ValueError(f"prod profile refuses placeholder secrets: {', '.join(weak)}")
         return self
+
+    @property
+    def content_registration_open(self) -> bool:
+        """Content accounts may register: in dev unless turned off, in prod only if on."""
+        if self.content_registration is None:
+            return self.profile != "prod"
+        return self.content_registration
 
     @property
     def ssrf_guard_enabled(self) -> bool:

@@ -1,15 +1,18 @@
-"""The content platform's API under /api/v1 (seed 003): videos, decks, credits and
-models. Callers present a farm API key as `Authorization: Bearer`; calls draw on the
-seed's classes of limits (auth 10/min, generation 20/h for non-members, queries
-100/min, the rest 60/min); every answer is the `{code, message, data}` envelope."""
+"""The content platform's API under /api/v1 (seed 003): accounts, videos, decks, credits
+and models. Callers present a user's JWT access token or a farm API key as
+`Authorization: Bearer`; calls draw on the seed's classes of limits (auth 10/min,
+generation 20/h for non-members and unlimited for members, queries 100/min, the rest
+60/min); every answer is the `{code, message, data}` envelope."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
+from api_stub import callers
 from api_stub.callers import Principal
-from api_stub.content import generation, routes
+from api_stub.content import auth, generation, routes, user_tokens, users
 from api_stub.content.envelope import ContentError
 from api_stub.dialect import Call, Dialect
 from api_stub.errors import ApiError, InvalidInput
@@ -46,12 +49,19 @@ class Content(Dialect):
     prefixes = (PREFIX,)
     openapi_url = f"{PREFIX}/openapi.json"
     docs_url = f"{PREFIX}/docs"
-    public_paths = (openapi_url, docs_url, f"{PREFIX}/docs/oauth2-redirect")
+    public_paths = (
+        openapi_url,
+        docs_url,
+        f"{PREFIX}/docs/oauth2-redirect",
+        f"{PREFIX}/auth/register",
+        f"{PREFIX}/auth/login",
+        f"{PREFIX}/auth/refresh",
+    )
     waiting_paths = (f"{PREFIX}/ppt/generate",)
     realm = "content"
 
     def routers(self) -> list[APIRouter]:
-        return [routes.router, generation.router]
+        return [auth.router, routes.router, generation.router]
 
     def install(self, app: FastAPI) -> None:
         async def own(request: Request, exc: Exception) -> Response:
@@ -60,12 +70,22 @@ class Content(Dialect):
 
         app.add_exception_handler(ContentError, own)
 
+    def identify(self, session: Session, settings: Settings, call: Call) -> Principal | None:
+        """A user's access token (a JWT), else a farm API key."""
+        presented = callers.bearer_token(call.headers.get("authorization"))
+        if presented and user_tokens.looks_like_jwt(presented):
+            return users.by_access_token(session, settings, presented)
+        return callers.by_api_key(session, presented) if presented else None
+
     def rate_limits(
         self, principal: Principal | None, call: Call, settings: Settings
     ) -> list[tuple[str, RateLimit]]:
-        if principal is None and self.is_public(call.path):
-            return []
         kind = rate_class(call)
+        if principal is None and self.is_public(call.path) and kind != "auth":
+            return []
+        member = isinstance(principal, users.UserPrincipal) and principal.is_member
+        if kind == "generation" and member:
+            return []
         limit: RateLimit = getattr(settings, f"rate_limit_content_{kind}")
         who = f"key:{principal.key_id}" if principal else f"ip:{call.client_ip}"
         return [(f"content:{kind}:{who}", limit)]

@@ -7,6 +7,7 @@ status mirrors HTTP-like codes; business codes travel with 400.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -31,3 +32,15 @@ class ContentError(Exception):
         status = self.code if self.code < 600 else 400
         body = {"code": self.code, "message": self.message, "data": None}
         return JSONResponse(body, status_code=status, headers=self.headers)
+
+
+BEIJING = timezone(timedelta(hours=8))
+
+
+def seed_time(moment: datetime | None) -> str | None:
+    """A stored UTC timestamp in the seed's form: ISO 8601 in UTC+8, to the second,
+    without an offset ("2026-01-22T10:00:00")."""
+    if moment is None:
+        return None
+    local = moment.replace(tzinfo=UTC).astimezone(BEIJING)
+    return local.replace(tzinfo=None).isoformat(timespec="seconds")

@@ -12,9 +12,10 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from api_stub.bounds import SQL_INT_MAX
-from api_stub.content.envelope import ContentError, ok
+from api_stub.content.envelope import ContentError, ok, seed_time
+from api_stub.content.users import UserPrincipal
 from api_stub.deps import CallerDep, ReadSessionDep, SessionDep, SettingsDep
-from storage import content_models, credits
+from storage import content_models, content_users, credits
 from storage.content_models import ModelFields, ModelNotFound, ModelView
 from storage.models import iso
 
@@ -61,13 +62,17 @@ def public(model: ModelView) -> dict[str, Any]:
 
 @router.get("/credit/balance")
 def credit_balance(caller: CallerDep, session: ReadSessionDep) -> dict[str, Any]:
-    balance = credits.balance(session, caller.tenant_id)
+    """The tenant's balance; a user's membership (a farm API key has none)."""
+    user = None
+    if isinstance(caller, UserPrincipal):
+        user = content_users.of_tenant(session, caller.tenant_id, caller.user_id)
+    member = user is not None and user.is_member()
     return ok(
         {
-            "credit_balance": balance,
-            "is_member": False,
-            "membership_type": None,
-            "membership_end_date": None,
+            "credit_balance": credits.balance(session, caller.tenant_id),
+            "is_member": member,
+            "membership_type": user.membership_type if user and member else None,
+            "membership_end_date": seed_time(user.membership_end_date) if user and member else None,
         }
     )
 

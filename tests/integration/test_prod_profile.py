@@ -17,6 +17,7 @@ PROD = {
     "url_signing_secret": "a-real-signing-secret-of-some-length",
     "access_token_secret": "a-real-token-secret-of-some-length",
     "model_key_secret": "a-real-model-key-secret-of-some-length",
+    "content_jwt_secret": "a-real-content-jwt-secret-of-some-length",
     "flower_password": "a-real-flower-password",
 }
 

@@ -16,6 +16,7 @@ def test_prod_accepts_real_secrets_and_guards_ssrf() -> None:
         url_signing_secret="x" * 32,
         access_token_secret="z" * 32,
         model_key_secret="m" * 32,
+        content_jwt_secret="j" * 32,
         flower_password="y" * 20,
     )
     assert settings.ssrf_guard_enabled
