@@ -44,6 +44,8 @@ class Submission:
     batch_id: str | None = None
     dialect: str = "native"
     job_id: str | None = None
+    # Credits reserved on top of the model's: a dialect's own price (a writing tool's).
+    extra_credits: int = 0
 
 
 def validated_kind(name: str, params: dict[str, Any]) -> tuple[JobKind, dict[str, Any]]:
@@ -106,7 +108,7 @@ def submit(
     """
     kind, params = validated_kind(sub.kind, sub.params)
     refuse_inline_keys(params)
-    cost = credits_cost(session, sub.tenant_id, params)
+    cost = credits_cost(session, sub.tenant_id, params) + sub.extra_credits
     if kind.takes_input and not (sub.input_file_id or sub.input_url):
         raise Rejected("input_file_id", f"{kind.name} needs input_file_id or input_url")
     if sub.input_file_id:

@@ -285,6 +285,10 @@ class ChatCompletionsModel:
         answer = self._answer(SLIDES_PROMPT, user, _SlidesAnswer)
         return [Slide(s.title.strip(), tuple(b.strip() for b in s.bullets)) for s in answer.slides]
 
+    def answer(self, system: str, user: str, schema: type[Answer]) -> Answer:
+        """The model's JSON answer to `user` under `system`, validated by `schema`."""
+        return self._answer(system, user, schema)
+
     def _answer(self, system: str, user: str, schema: type[Answer]) -> Answer:
         content = self._post(request_body(self.model_name, system, user))
         try:

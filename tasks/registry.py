@@ -13,6 +13,7 @@ from tasks.ppt import PptParams, run_ppt
 from tasks.thumbnail import ThumbnailParams, run_thumbnail
 from tasks.types import JobFunction
 from tasks.video import VideoParams, run_video
+from tasks.writing import WritingParams, run_writing
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ KINDS: dict[str, JobKind] = {
         JobKind(name="design", run=run_design, queue="design", params=DesignParams),
         JobKind(name="video", run=run_video, queue="media", params=VideoParams),
         JobKind(name="ppt", run=run_ppt, queue="media", params=PptParams),
+        JobKind(name="writing", run=run_writing, queue="media", params=WritingParams),
     )
 }
 

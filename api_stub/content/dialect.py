@@ -6,19 +6,23 @@ generation 20/h for non-members and unlimited for members, queries 100/min, the 
 
 from __future__ import annotations
 
+import re
+
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from api_stub import callers
 from api_stub.callers import Principal
-from api_stub.content import auth, generation, routes, user_tokens, users
+from api_stub.content import auth, generation, routes, user_tokens, users, writing
 from api_stub.content.envelope import ContentError
 from api_stub.dialect import Call, Dialect
 from api_stub.errors import ApiError, InvalidInput
 from config.settings import RateLimit, Settings
 
 PREFIX = "/api/v1"
+# Generations answered with their result when it comes within `content_wait_s`.
+WAITING_GENERATION = re.compile(rf"^{PREFIX}/(ppt|image|writing/[^/]+)/generate$")
 # The seed's words for each status, before the detail.
 WORDS = {
     400: "请求参数错误",
@@ -61,7 +65,7 @@ class Content(Dialect):
     realm = "content"
 
     def routers(self) -> list[APIRouter]:
-        return [auth.router, routes.router, generation.router]
+        return [auth.router, routes.router, generation.router, writing.router]
 
     def install(self, app: FastAPI) -> None:
         async def own(request: Request, exc: Exception) -> Response:
@@ -76,6 +80,12 @@ class Content(Dialect):
         if presented and user_tokens.looks_like_jwt(presented):
             return users.by_access_token(session, settings, presented)
         return callers.by_api_key(session, presented) if presented else None
+
+    def admission_class(self, call: Call) -> str | None:
+        """Every generation that waits for its job counts against the tenant's cap."""
+        if call.method == "POST" and WAITING_GENERATION.match(call.path):
+            return "wait"
+        return super().admission_class(call)
 
     def rate_limits(
         self, principal: Principal | None, call: Call, settings: Settings

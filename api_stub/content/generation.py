@@ -115,9 +115,11 @@ def start(
     kind: str,
     params: dict[str, Any],
     model_id: int,
+    extra_credits: int = 0,
 ) -> JobView:
-    """Submit the job with its model's credits reserved; 40001 (nothing stored or sent)
-    when they are short, 404 for an unknown model, 400 for an inactive one."""
+    """Submit the job with its model's credits (and `extra_credits`) reserved; 40001
+    (nothing stored or sent) when they are short, 404 for an unknown model, 400 for an
+    inactive one."""
     try:
         model = content_models.get(session, caller.tenant_id, model_id)
     except ModelNotFound:
@@ -129,6 +131,7 @@ def start(
         kind=kind,
         params=params,
         dialect=DIALECT,
+        extra_credits=extra_credits,
     )
     try:
         job, _ = submit(session, sub, settings, request_id, actor=caller.key_id)
@@ -174,9 +177,9 @@ def owned(session: Session, tenant_id: str, job_id: str, kind: str) -> JobView:
     return job
 
 
-def load(tenant_id: str, job_id: str, settings: Settings) -> JobView:
+def load(tenant_id: str, job_id: str, settings: Settings, kind: str = "ppt") -> JobView:
     with read_scope(settings.sql_url) as session:
-        return owned(session, tenant_id, job_id, "ppt")
+        return owned(session, tenant_id, job_id, kind)
 
 
 def output_url(job: JobView, settings: Settings) -> str | None:

@@ -1,24 +1,54 @@
 """The content platform's accounts on the real farm (seed 003), driven as its client
 would: register, log in, call with the access token, refresh; the operator adds credits
-and membership with `jobfarm`. The seed's auth class allows 10 calls a minute from one
-address: this file makes fewer."""
+and membership with `jobfarm`. The seed's auth class allows 10 anonymous calls a minute
+from one address: each test calls from an address of its own on the loopback network."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import requests
+from requests.adapters import HTTPAdapter
 
 from api_stub.content import user_tokens
 from config.settings import DEV_SECRET
 from tests.farm import Farm
 
+SOURCES = (f"127.0.0.{n}" for n in itertools.count(2))
+
+
+class FromAddress(HTTPAdapter):
+    """Connections from one source address."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, source_address=(self.address, 0), **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def client() -> Iterator[requests.Session]:
+    """Every call of one test comes from its own loopback address."""
+    global CLIENT
+    CLIENT = requests.Session()
+    CLIENT.mount("http://", FromAddress(next(SOURCES)))
+    yield CLIENT
+    CLIENT.close()
+
+
+CLIENT = requests.Session()
+
 
 def call(farm: Farm, token: str | None, method: str, path: str, **kwargs: Any) -> requests.Response:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return requests.request(
+    return CLIENT.request(
         method, f"{farm.base_url}/api/v1{path}", headers=headers, timeout=60, **kwargs
     )
 
@@ -86,3 +116,52 @@ def test_membership_set_by_the_operator_shows_with_its_end_date(farm: Farm) -> N
     assert (me["is_member"], me["membership_type"]) == (True, "monthly")
     assert me["membership_end_date"] and "Z" not in me["membership_end_date"]
     assert balance["is_member"] is True
+
+
+def user_session(farm: Farm, credits_added: int) -> tuple[str, str]:
+    """A fresh user, logged in and funded by the operator: access token and tenant id."""
+    name, _ = registered(farm)
+    access = logged_in(farm, name)["data"]["access_token"]
+    tenant_id = operator(farm, "users", "show", name)["tenant_id"]
+    if credits_added:
+        operator(farm, "credits", "add", "--tenant", tenant_id, "--amount", str(credits_added))
+    return access, tenant_id
+
+
+def local_model(farm: Farm, token: str, cost: int) -> int:
+    body = {"name": "local", "provider": "local", "model_name": "local", "credits_cost": cost}
+    return int(call(farm, token, "POST", "/models", json=body).json()["data"]["id"])
+
+
+def test_a_user_writes_an_article_and_is_charged_the_tool_and_the_model(farm: Farm) -> None:
+    access, _ = user_session(farm, 100)
+    model_id = local_model(farm, access, 2)
+    tools = call(farm, access, "GET", "/writing/tools").json()["data"]
+    body = {
+        "title": "如何提高工作效率",
+        "keywords": ["时间管理", "效率工具"],
+        "requirements": "字数2000字,包含实用技巧",
+        "model_id": model_id,
+    }
+
+    written = call(farm, access, "POST", "/writing/wechat_article/generate", json=body).json()
+    balance = call(farm, access, "GET", "/credit/balance").json()["data"]["credit_balance"]
+
+    wechat = next(t for t in tools if t["type"] == "wechat_article")
+    assert len(tools) == 14 and wechat["credits_cost"] == 10
+    assert written["code"] == 200 and written["message"] == "生成成功"
+    content = written["data"]["content"]
+    assert content.startswith("# 如何提高工作效率") and "## 2、效率工具" in content
+    assert written["data"]["credits_used"] == 12 and balance == 88
+
+
+def test_writing_without_the_credits_is_40001_and_charges_nothing(farm: Farm) -> None:
+    access, _ = user_session(farm, 0)
+    model_id = local_model(farm, access, 0)
+    body = {"title": "T", "model_id": model_id}
+
+    refused = call(farm, access, "POST", "/writing/weibo_post/generate", json=body)
+    unknown = call(farm, access, "POST", "/writing/sonnet/generate", json=body)
+
+    assert (refused.status_code, refused.json()["code"]) == (400, 40001)
+    assert unknown.json()["code"] == 404
