@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from tasks.convert import ConvertParams, run_convert
 from tasks.design import DesignParams, run_design
+from tasks.image import ImageParams, run_image
 from tasks.noop import NoopParams, run_noop
 from tasks.ppt import PptParams, run_ppt
 from tasks.thumbnail import ThumbnailParams, run_thumbnail
@@ -46,6 +47,7 @@ KINDS: dict[str, JobKind] = {
         JobKind(name="video", run=run_video, queue="media", params=VideoParams),
         JobKind(name="ppt", run=run_ppt, queue="media", params=PptParams),
         JobKind(name="writing", run=run_writing, queue="media", params=WritingParams),
+        JobKind(name="image", run=run_image, queue="design", params=ImageParams),
     )
 }
 

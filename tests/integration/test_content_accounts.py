@@ -5,6 +5,7 @@ from one address: each test calls from an address of its own on the loopback net
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import secrets
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests
+from PIL import Image
 from requests.adapters import HTTPAdapter
 
 from api_stub.content import user_tokens
@@ -165,3 +167,18 @@ def test_writing_without_the_credits_is_40001_and_charges_nothing(farm: Farm) ->
 
     assert (refused.status_code, refused.json()["code"]) == (400, 40001)
     assert unknown.json()["code"] == 404
+
+
+def test_a_user_draws_a_picture_of_the_size_asked(farm: Farm) -> None:
+    access, _ = user_session(farm, 50)
+    model_id = local_model(farm, access, 20)
+    body = {"prompt": "一只可爱的猫咪在花园里玩耍", "size": "640x480", "model_id": model_id}
+
+    drawn = call(farm, access, "POST", "/image/generate", json=body).json()
+    too_big = call(farm, access, "POST", "/image/generate", json={**body, "size": "9000x10"})
+    picture = Image.open(io.BytesIO(CLIENT.get(drawn["data"]["image_url"], timeout=30).content))
+
+    assert drawn["code"] == 200 and drawn["data"]["credits_used"] == 20
+    assert picture.format == "PNG" and picture.size == (640, 480)
+    assert len(picture.convert("RGB").getcolors(1 << 20) or []) >= 3
+    assert (too_big.status_code, too_big.json()["code"]) == (400, 400)
