@@ -14,7 +14,16 @@ from sqlalchemy.orm import Session
 
 from api_stub import callers
 from api_stub.callers import Principal
-from api_stub.content import auth, generation, image, routes, user_tokens, users, writing
+from api_stub.content import (
+    auth,
+    creations,
+    generation,
+    image,
+    routes,
+    user_tokens,
+    users,
+    writing,
+)
 from api_stub.content.envelope import ContentError
 from api_stub.dialect import Call, Dialect
 from api_stub.errors import ApiError, InvalidInput
@@ -65,7 +74,14 @@ class Content(Dialect):
     realm = "content"
 
     def routers(self) -> list[APIRouter]:
-        return [auth.router, routes.router, generation.router, writing.router, image.router]
+        return [
+            auth.router,
+            routes.router,
+            generation.router,
+            writing.router,
+            image.router,
+            creations.router,
+        ]
 
     def install(self, app: FastAPI) -> None:
         async def own(request: Request, exc: Exception) -> Response:

@@ -182,3 +182,41 @@ def test_a_user_draws_a_picture_of_the_size_asked(farm: Farm) -> None:
     assert picture.format == "PNG" and picture.size == (640, 480)
     assert len(picture.convert("RGB").getcolors(1 << 20) or []) >= 3
     assert (too_big.status_code, too_big.json()["code"]) == (400, 400)
+
+
+def test_creations_list_a_users_writing_and_image_and_are_edited_and_deleted(
+    farm: Farm,
+) -> None:
+    access, _ = user_session(farm, 100)
+    model_id = local_model(farm, access, 1)
+    article = {"title": "Morning routines", "keywords": ["sleep"], "model_id": model_id}
+    written = call(farm, access, "POST", "/writing/zhihu_answer/generate", json=article).json()
+    picture = {"prompt": "stars over mountains", "size": "256x256", "model_id": model_id}
+    drawn = call(farm, access, "POST", "/image/generate", json=picture).json()
+    creation_id, image_id = written["data"]["creation_id"], drawn["data"]["image_id"]
+
+    listed = call(farm, access, "GET", "/creations", params={"page_size": 20}).json()["data"]
+    images = call(farm, access, "GET", "/creations", params={"type": "image"}).json()["data"]
+    edited = call(farm, access, "PUT", f"/creations/{creation_id}", json={"title": "Mornings"})
+    again = call(farm, access, "GET", f"/creations/{creation_id}").json()["data"]
+    stranger, _ = user_session(farm, 0)
+    strangers = call(farm, stranger, "GET", f"/creations/{creation_id}").json()
+    deleted = call(farm, access, "DELETE", f"/creations/{image_id}").json()
+    after = call(farm, access, "GET", "/creations").json()["data"]
+
+    assert listed["total"] == 2 and (listed["page"], listed["page_size"]) == (1, 20)
+    assert [(i["id"], i["type"]) for i in listed["items"]] == [
+        (image_id, "image"),
+        (creation_id, "writing"),
+    ]
+    writing = listed["items"][1]
+    assert writing["tool_type"] == "zhihu_answer" and writing["title"] == "Morning routines"
+    assert writing["content"] == written["data"]["content"]
+    assert "T" in writing["created_at"] and "Z" not in writing["created_at"]
+    assert [i["id"] for i in images["items"]] == [image_id]
+    assert listed["items"][0]["content"] == drawn["data"]["image_url"]
+    assert edited.json()["data"]["title"] == "Mornings" and again["title"] == "Mornings"
+    assert again["content"] == written["data"]["content"]
+    assert strangers["code"] == 404 and deleted["code"] == 200
+    assert [i["id"] for i in after["items"]] == [creation_id]
+    assert call(farm, access, "GET", f"/creations/{image_id}").json()["code"] == 404

@@ -37,6 +37,22 @@ def upgrade() -> None:
         sa.UniqueConstraint("referral_code", name="uq_content_users_referral_code"),
     )
 
+    op.create_table(
+        "content_creations",
+        sa.Column("job_id", sa.String(length=40), nullable=False),
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=True),
+        sa.Column("content", sa.Text(), nullable=True),
+        sa.Column("deleted_at", sa.DateTime(), nullable=True),
+        sa.Column("updated_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["job_id"], ["jobs.id"]),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"]),
+        sa.PrimaryKeyConstraint("job_id"),
+    )
+    with op.batch_alter_table("content_creations", schema=None) as batch_op:
+        batch_op.create_index("ix_content_creations_tenant_id", ["tenant_id"])
+
 
 def downgrade() -> None:
+    op.drop_table("content_creations")
     op.drop_table("content_users")
