@@ -51,6 +51,9 @@ class Call:
     path: str  # relative to the dialect's mount
     client_ip: str
     headers: dict[str, str]
+    query: str = ""
+    # The buffered body, read before `identify` only for calls that sign it.
+    body: bytes | None = None
 
 
 class Dialect:
@@ -87,6 +90,11 @@ class Dialect:
         """The caller, or None. Default: a farm API key as `Authorization: Bearer`."""
         presented = callers.bearer_token(call.headers.get("authorization"))
         return callers.by_api_key(session, presented) if presented else None
+
+    def signs_body(self, call: Call) -> bool:
+        """True when the call's credentials cover its body, which the gate then reads
+        before `identify` and hands it as `call.body`. Default: never."""
+        return False
 
     def is_public(self, path: str) -> bool:
         """True when `path` answers without credentials."""

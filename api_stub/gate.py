@@ -1,6 +1,7 @@
 """The gate in front of every dialect's routes.
 
-In order: refuse a body declared larger than the route takes; identify the caller
+In order: refuse a body declared larger than the route takes; for a call whose
+signature covers its body (`Dialect.signs_body`), read that body now; identify the caller
 (one short read, nothing held afterwards); take a token from each of its rate
 buckets (before the 401, so guessing credentials is throttled per IP); refuse a
 caller without credentials; count the request against its tenant's caps on open
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import replace
 
 from fastapi import Request
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -29,6 +31,7 @@ from api_stub.callers import Principal
 from api_stub.dialect import BODY_METHODS, BodyPolicy, Call, Dialect
 from api_stub.errors import (
     ApiError,
+    Forbidden,
     PayloadTooLarge,
     RequestTimeout,
     TooManyRequests,
@@ -62,11 +65,16 @@ class Gate:
         try:
             policy = self.dialect.body_policy(call, settings)
             refuse_declared_length(call, policy)
-            principal = await run_in_threadpool(self._identify, settings, call)
+            early = await signed_body(receive, policy, call, self.dialect.signs_body(call))
+            call = replace(call, body=early)
+            principal, refusal = await run_in_threadpool(self._identify, settings, call)
             verdict = await run_in_threadpool(self._take, principal, call, settings)
-            self._check(principal, call, verdict)
+            self._check(principal, call, verdict, refusal)
             held = self._admit(principal, call, settings)
-            receive = await body_reader(receive, policy, call)
+            if early is not None and call.method in BODY_METHODS and not policy.streamed:
+                receive = replayed(early, receive)
+            else:
+                receive = await body_reader(receive, policy, call)
         except ApiError as error:
             if held:
                 ADMISSION.leave(*held)
@@ -81,10 +89,14 @@ class Gate:
         if principal is not None and 200 <= status < 400:
             await run_in_threadpool(self.dialect.after_call, principal, Request(scope), status)
 
-    def _identify(self, settings: Settings, call: Call) -> Principal | None:
+    def _identify(self, settings: Settings, call: Call) -> tuple[Principal | None, ApiError | None]:
+        """The caller, or the refusal `identify` raised for credentials it could not
+        accept (answered after the rate limit, so it is throttled like a 401)."""
         try:
             with read_scope(settings.sql_url) as session:
-                return self.dialect.identify(session, settings, call)
+                return self.dialect.identify(session, settings, call), None
+        except (Unauthenticated, Forbidden) as refusal:
+            return None, refusal
         except DATABASE_DOWN as exc:
             log.warning("database unavailable: %s", getattr(exc, "orig", exc))
             raise Unavailable() from None
@@ -93,9 +105,19 @@ class Gate:
         buckets = self.dialect.rate_limits(principal, call, settings)
         return limiter().take_all(buckets) if buckets else None
 
-    def _check(self, principal: Principal | None, call: Call, verdict: Verdict | None) -> None:
+    def _check(
+        self,
+        principal: Principal | None,
+        call: Call,
+        verdict: Verdict | None,
+        refusal: ApiError | None = None,
+    ) -> None:
         if verdict is not None and not verdict.allowed:
             raise TooManyRequests(retry_after_s=verdict.retry_after_s)
+        if refusal is not None:
+            if isinstance(refusal, Unauthenticated):
+                refusal.headers.update(self.dialect.unauthenticated_headers())
+            raise refusal
         if principal is None and not self.dialect.is_public(call.path):
             raise Unauthenticated(headers=self.dialect.unauthenticated_headers())
 
@@ -144,6 +166,7 @@ def call_of(scope: Scope) -> Call:
         path=get_route_path(scope),
         client_ip=client[0] if client else "unknown",
         headers={k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]},
+        query=scope.get("query_string", b"").decode("latin-1"),
     )
 
 
@@ -152,6 +175,20 @@ def refuse_declared_length(call: Call, policy: BodyPolicy) -> None:
     declared = call.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > policy.max_bytes:
         raise PayloadTooLarge(f"the body may be at most {policy.max_bytes} bytes here")
+
+
+async def signed_body(
+    receive: Receive, policy: BodyPolicy, call: Call, signs: bool
+) -> bytes | None:
+    """For a call whose signature covers its body: the buffered body, read now within
+    its size and deadline (b"" for a bodiless method or a streamed upload, whose
+    content is not signed). None for every other call: its body is read after the
+    caller is known."""
+    if not signs:
+        return None
+    if call.method not in BODY_METHODS or policy.streamed:
+        return b""
+    return await read_whole(receive, policy)
 
 
 async def body_reader(receive: Receive, policy: BodyPolicy, call: Call) -> Receive:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import uvicorn
 
-from cli import client, roles, users
+from cli import apps, client, roles, users
 from cli.up import run_up
 from config.settings import get_settings
-from storage import audit, credits, tenants
+from storage import audit, credits, signed_apps, tenants
 from storage.db import session_scope
 from storage.migrate import upgrade
 
@@ -63,6 +63,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     upgrade(settings.sql_url)
     with session_scope(settings.sql_url) as session:
         creds = tenants.create_key(session, args.tenant)
+        app = signed_apps.create_for_api_key(session, creds.api_key, settings.model_key_secret)
         audit.record(session, "key.create", "cli", creds.tenant_id, None, None)
     if args.json:
         print(
@@ -72,6 +73,8 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
                     "api_key": creds.api_key,
                     "webhook_secret": creds.webhook_secret,
                     "merchant_id": creds.merchant_id,
+                    "app_id": app.app_id,
+                    "app_secret": app.app_secret,
                 }
             )
         )
@@ -80,7 +83,9 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
         print(f"api key:        {creds.api_key}")
         print(f"webhook secret: {creds.webhook_secret}")
         print(f"merchant id:    {creds.merchant_id}")
-        print("Keep both safe: the key is stored only as a hash and is not shown again.")
+        print(f"app id:         {app.app_id}")
+        print(f"app secret:     {app.app_secret}")
+        print("Keep these safe: the key and the app secret are not shown again.")
     return 0
 
 
@@ -207,6 +212,7 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--note", default="operator top-up")
     add.set_defaults(func=cmd_credits_add)
     users.add_parsers(sub)
+    apps.add_parsers(sub)
     aud = sub.add_parser("audit", help="print the audit log")
     aud.add_argument("--tenant")
     aud.add_argument("--limit", type=int, default=100)

@@ -83,9 +83,23 @@ class Settings(BaseSettings):
 
     url_signing_secret: str = DEV_SECRET
     access_token_secret: str = DEV_SECRET
-    # Encrypts the API keys of registered content models; changing it loses them.
+    # Encrypts the API keys of registered content models and the secrets of signed
+    # apps; changing it loses them.
     model_key_secret: str = DEV_SECRET
     access_token_ttl_s: int = Field(default=24 * 3600, gt=0)
+    # Signed server-to-server calls (seed 004; their app secrets are sealed under
+    # `model_key_secret`): how far a call's X-Timestamp may be from now, and the
+    # seed's per-app QPS classes (create 10/s, query 100/s, update/delete 20/s).
+    signed_window_s: float = Field(default=300.0, gt=0)
+    rate_limit_signed_create: RateLimit = Field(
+        default_factory=lambda: RateLimit(burst=10, per_s=10)
+    )
+    rate_limit_signed_query: RateLimit = Field(
+        default_factory=lambda: RateLimit(burst=100, per_s=100)
+    )
+    rate_limit_signed_update: RateLimit = Field(
+        default_factory=lambda: RateLimit(burst=20, per_s=20)
+    )
     # Token buckets per caller, as fractal3d documents them: (size, refill per second).
     rate_limit_anonymous: RateLimit = Field(default_factory=lambda: RateLimit(burst=100, per_s=10))
     rate_limit_access_token: RateLimit = Field(

@@ -239,3 +239,17 @@ class ContentModel(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SignedApp(Base):
+    """An API key's app for signed server-to-server calls (seed 004): its public id, its
+    secret sealed (HMAC needs the secret itself), its IP allowlist and default webhook."""
+
+    __tablename__ = "signed_apps"
+
+    app_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"), unique=True)
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    allowed_ips: Mapped[list[Any]] = mapped_column(default=list)
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

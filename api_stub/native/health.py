@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse, JSONResponse
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
 from api_stub.deps import ReadSessionDep, SettingsDep
 from api_stub.problems import Problem
@@ -20,6 +21,14 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz")
 def healthz(session: ReadSessionDep) -> JSONResponse:
     """200 when the database and Redis both answer; 503 naming the one that doesn't."""
+    checks = dependency_checks(session)
+    healthy = all(v == "ok" for v in checks.values())
+    body = {"status": "ok" if healthy else "unavailable", **checks}
+    return JSONResponse(body, status_code=200 if healthy else 503)
+
+
+def dependency_checks(session: Session) -> dict[str, str]:
+    """ "ok" or the error, for the database and for Redis."""
     checks = {"database": "ok", "redis": "ok"}
     try:
         session.execute(text("SELECT 1"))
@@ -29,9 +38,7 @@ def healthz(session: ReadSessionDep) -> JSONResponse:
         redis_client().ping()
     except Exception as exc:
         checks["redis"] = f"error: {type(exc).__name__}"
-    healthy = all(v == "ok" for v in checks.values())
-    body = {"status": "ok" if healthy else "unavailable", **checks}
-    return JSONResponse(body, status_code=200 if healthy else 503)
+    return checks
 
 
 @router.get(DOWNLOAD_PATH + "{key:path}", response_class=FileResponse, tags=["files"])

@@ -8,8 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 
 from api_stub.bounds import SQL_INT_MAX
+from api_stub.callers import Principal
 from api_stub.deps import CallerDep, ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
 from api_stub.native.schemas import JobCreate, JobPage, JobPublic
+from api_stub.native.signed import SignedPrincipal
 from api_stub.problems import Problem, field_error
 from api_stub.submission import Rejected, Submission, submit
 from config.settings import Settings
@@ -27,6 +29,11 @@ log = logging.getLogger(__name__)
 
 def public(job: JobView, settings: Settings) -> JobPublic:
     return JobPublic.of(job, download_links(settings))
+
+
+def default_callback(caller: Principal) -> str | None:
+    """Where a job given no `callback_url` reports: a signed app's default webhook."""
+    return caller.webhook_url if isinstance(caller, SignedPrincipal) else None
 
 
 def not_found(job_id: str) -> Problem:
@@ -57,7 +64,7 @@ def create_job(
         params=body.params,
         input_file_id=body.input_file_id,
         input_url=str(body.input_url) if body.input_url else None,
-        callback_url=str(body.callback_url) if body.callback_url else None,
+        callback_url=str(body.callback_url) if body.callback_url else default_callback(caller),
         idempotency_key=idempotency_key,
     )
     try:

@@ -1,0 +1,1 @@
+"""The procurement platform (seed 004): its health check and its envelope."""
