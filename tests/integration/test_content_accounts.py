@@ -220,3 +220,24 @@ def test_creations_list_a_users_writing_and_image_and_are_edited_and_deleted(
     assert strangers["code"] == 404 and deleted["code"] == 200
     assert [i["id"] for i in after["items"]] == [creation_id]
     assert call(farm, access, "GET", f"/creations/{image_id}").json()["code"] == 404
+
+
+def generation_answers(farm: Farm, access: str, count: int) -> list[int]:
+    """The codes of `count` generation calls (an unknown tool: each answers at once,
+    after drawing on the generation limit at the gate)."""
+    body = {"title": "t", "model_id": 1}
+    return [
+        call(farm, access, "POST", "/writing/no_such_tool/generate", json=body).json()["code"]
+        for _ in range(count)
+    ]
+
+
+def test_a_member_generates_past_the_non_members_hourly_limit(farm: Farm) -> None:
+    member, _ = user_session(farm, 0)
+    name, _ = registered(farm)
+    non_member = logged_in(farm, name)["data"]["access_token"]
+    member_name = call(farm, member, "GET", "/auth/me").json()["data"]["username"]
+    operator(farm, "users", "member", member_name, "--type", "yearly")
+
+    assert set(generation_answers(farm, member, 21)) == {404}
+    assert generation_answers(farm, non_member, 21) == [404] * 20 + [429]
