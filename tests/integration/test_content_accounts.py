@@ -19,6 +19,7 @@ from requests.adapters import HTTPAdapter
 
 from api_stub.content import user_tokens
 from config.settings import DEV_SECRET
+from tests.chat_server import serve_chat
 from tests.farm import Farm
 
 SOURCES = (f"127.0.0.{n}" for n in itertools.count(2))
@@ -241,3 +242,27 @@ def test_a_member_generates_past_the_non_members_hourly_limit(farm: Farm) -> Non
 
     assert set(generation_answers(farm, member, 21)) == {404}
     assert generation_answers(farm, non_member, 21) == [404] * 20 + [429]
+
+
+def test_a_registered_chat_model_writes_the_text(farm: Farm) -> None:
+    access, _ = user_session(farm, 30)
+    with serve_chat() as chat:
+        chat.content = json.dumps({"content": "# 标题\n\n模型写的正文。"})
+        model = {
+            "name": "qwen",
+            "provider": "qwen",
+            "model_name": "qwen-plus",
+            "api_key": "sk-test",
+            "api_base": chat.url,
+            "credits_cost": 3,
+        }
+        model_id = call(farm, access, "POST", "/models", json=model).json()["data"]["id"]
+        body = {"title": "标题", "keywords": ["效率"], "model_id": model_id}
+        written = call(farm, access, "POST", "/writing/toutiao_article/generate", json=body).json()
+
+    assert written["data"]["content"] == "# 标题\n\n模型写的正文。"
+    assert written["data"]["credits_used"] == 13
+    asked = chat.requests[0]
+    assert asked["path"] == "/v1/chat/completions" and asked["json"]["model"] == "qwen-plus"
+    assert "Title: 标题" in asked["json"]["messages"][1]["content"]
+    assert asked["headers"]["Authorization"] == "Bearer sk-test"
