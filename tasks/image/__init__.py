@@ -1,6 +1,6 @@
 """Pictures (`design` queue): a prompt and a size (`1024x1024`) → `image.png`, drawn by
-the farm's generative artwork (`tasks.image.render`). A registered model names the
-price; a model that is not local is refused, as no remote image endpoint is spoken."""
+the farm's generative artwork (`tasks.image.render`) for a local model, or by an
+OpenAI-compatible images endpoint registered as a model (`tasks.image.remote`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tasks.content import LOCAL, ModelSpec
-from tasks.errors import ModelUnavailable
+from tasks.image.remote import ImagesModel
 from tasks.image.render import picture_style, render_picture
 from tasks.types import JobContext, JobOutcome
 
@@ -52,15 +52,18 @@ def run_image(ctx: JobContext) -> JobOutcome:
     """Draw the picture; the result holds its size and the style read from the prompt."""
     params = ctx.params
     assert isinstance(params, ImageParams)
-    if params.model is not None and params.model.provider != LOCAL:
-        raise ModelUnavailable(f"{params.model.provider} image endpoints are not supported")
     width, height = parse_size(params.size)
     ctx.progress(0, "drawing")
     path = ctx.workdir / IMAGE_NAME
-    render_picture(params.prompt, width, height, params.seed).save(path, "PNG", optimize=True)
+    spec = params.model
+    if spec is None or spec.provider == LOCAL:
+        picture = render_picture(params.prompt, width, height, params.seed)
+        style = picture_style(params.prompt, params.seed)
+        drawn_by = {"motif": str(style.motif), "mood": style.mood}
+    else:
+        assert spec.api_base is not None
+        model = ImagesModel(spec.api_base, spec.api_key, spec.model_name, spec.timeout_s, ctx.http)
+        picture, drawn_by = model.draw(params.prompt, width, height), {"model": spec.model_name}
+    picture.save(path, "PNG", optimize=True)
     ctx.progress(100, "drawn")
-    style = picture_style(params.prompt, params.seed)
-    return JobOutcome(
-        result={"width": width, "height": height, "motif": str(style.motif), "mood": style.mood},
-        outputs=(path,),
-    )
+    return JobOutcome(result={"width": width, "height": height, **drawn_by}, outputs=(path,))

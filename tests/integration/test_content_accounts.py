@@ -5,6 +5,7 @@ from one address: each test calls from an address of its own on the loopback net
 
 from __future__ import annotations
 
+import base64
 import io
 import itertools
 import json
@@ -266,3 +267,29 @@ def test_a_registered_chat_model_writes_the_text(farm: Farm) -> None:
     assert asked["path"] == "/v1/chat/completions" and asked["json"]["model"] == "qwen-plus"
     assert "Title: 标题" in asked["json"]["messages"][1]["content"]
     assert asked["headers"]["Authorization"] == "Bearer sk-test"
+
+
+def test_a_registered_images_model_draws_the_picture(farm: Farm) -> None:
+    access, _ = user_session(farm, 10)
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 200), (10, 120, 200)).save(buffer, "PNG")
+    with serve_chat() as server:
+        server.body = json.dumps(
+            {"data": [{"b64_json": base64.b64encode(buffer.getvalue()).decode()}]}
+        ).encode()
+        model = {
+            "name": "wanx",
+            "provider": "qwen",
+            "model_name": "wanx-v1",
+            "api_key": "sk-test",
+            "api_base": server.url,
+            "credits_cost": 4,
+        }
+        model_id = call(farm, access, "POST", "/models", json=model).json()["data"]["id"]
+        body = {"prompt": "a blue sky", "size": "300x200", "model_id": model_id}
+        drawn = call(farm, access, "POST", "/image/generate", json=body).json()
+
+    picture = Image.open(io.BytesIO(CLIENT.get(drawn["data"]["image_url"], timeout=30).content))
+    assert drawn["data"]["credits_used"] == 4
+    assert picture.size == (300, 200) and picture.convert("RGB").getpixel((9, 9)) == (10, 120, 200)
+    assert server.requests[0]["json"]["size"] == "300x200"
