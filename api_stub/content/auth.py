@@ -109,7 +109,13 @@ def refresh(
     user = claims and content_users.of_tenant(session, claims.tenant_id, claims.user_id)
     if not user:
         raise ContentError(401, "未认证: refresh token invalid or expired")
-    access = tokens_for(settings, user)["access_token"]
+    access = user_tokens.issue(
+        settings.content_jwt_secret,
+        user.id,
+        user.tenant_id,
+        "access",
+        settings.content_access_token_ttl_s,
+    )
     return ok({"access_token": access, "token_type": "bearer"}, "Token刷新成功")
 
 

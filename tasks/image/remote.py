@@ -55,7 +55,7 @@ class ImagesModel:
             except (binascii.Error, ValueError) as exc:
                 raise ModelUnavailable("the model's picture is not base64") from exc
         if isinstance(item, dict) and isinstance(item.get("url"), str):
-            return self._send("GET", item["url"], None).content[: MAX_IMAGE_BYTES + 1]
+            return capped(self._send("GET", item["url"], None))
         raise ModelUnavailable("the model's answer has no picture")
 
     def _send(self, method: str, url: str, body: dict[str, Any] | None) -> requests.Response:
@@ -63,7 +63,7 @@ class ImagesModel:
         timeout = (min(CONNECT_TIMEOUT_S, self.timeout_s), self.timeout_s)
         try:
             response = (self.session or requests).request(
-                method, url, json=body, headers=headers, timeout=timeout
+                method, url, json=body, headers=headers, timeout=timeout, stream=True
             )
         except Exception:
             # requests' own failures, or the farm session's SSRF refusal: the class only.
@@ -71,6 +71,17 @@ class ImagesModel:
         if response.status_code != 200:
             raise ModelUnavailable(f"{self.model_name} answered HTTP {response.status_code}")
         return response
+
+
+def capped(response: requests.Response) -> bytes:
+    """The response's body, read no further than one byte past `MAX_IMAGE_BYTES`."""
+    body = bytearray()
+    for chunk in response.iter_content(64 * 1024):
+        body += chunk
+        if len(body) > MAX_IMAGE_BYTES:
+            break
+    response.close()
+    return bytes(body)
 
 
 def decoded(data: bytes) -> Image.Image:
