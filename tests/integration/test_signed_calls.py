@@ -182,3 +182,36 @@ def test_a_job_without_callback_posts_to_the_apps_default_webhook(
         wait_until(receiver.successes, 60, "the default webhook's delivery")
     event = json.loads(receiver.successes()[0].body)
     assert job["id"] in json.dumps(event)
+
+
+def test_a_signed_upload_signs_its_path_and_query_not_its_content(
+    farm: Farm, app: dict[str, Any]
+) -> None:
+    def upload(signed_path: str) -> requests.Response:
+        stamp = now_ms()
+        headers = {
+            "X-App-Id": app["app_id"],
+            "X-Timestamp": stamp,
+            "X-Signature": signing.sign(app["app_secret"], "POST", signed_path, stamp, b""),
+        }
+        return requests.post(
+            f"{farm.base_url}/v1/files?name=a.txt", data=b"hello", headers=headers, timeout=30
+        )
+
+    stored = upload("/v1/files?name=a.txt")
+    assert stored.status_code == 201, stored.text
+    assert stored.json()["size"] == 5
+    other_query = upload("/v1/files?name=b.txt")
+    assert other_query.status_code == 401
+    assert other_query.json()["data"]["field"] == "X-Signature"
+
+
+def test_a_signed_call_without_its_timestamp_names_it(farm: Farm, app: dict[str, Any]) -> None:
+    response = requests.get(
+        f"{farm.base_url}/v1/jobs", headers={"X-App-Id": app["app_id"]}, timeout=30
+    )
+    assert response.status_code == 401
+    assert response.json()["data"] == {
+        "field": "X-Timestamp",
+        "reason": "X-Timestamp is required for a signed call",
+    }

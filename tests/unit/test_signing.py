@@ -5,6 +5,8 @@ import base64
 import pytest
 
 from api_stub import signing
+from api_stub.dialect import Call
+from api_stub.native.dialect import signed_class
 
 # The seed's local development credentials, and a vector computed with
 # `printf %s "$MESSAGE" | openssl dgst -sha256 -hmac "$APP_SECRET"`.
@@ -66,3 +68,20 @@ def test_ip_allowlist_takes_addresses_and_networks() -> None:
     assert signing.ip_allowed("127.0.0.1", ("127.0.0.1",))
     assert not signing.ip_allowed("127.0.0.1", ("10.0.0.1",))
     assert not signing.ip_allowed("unknown", ("10.0.0.1",))
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kind"),
+    [
+        ("GET", "/v1/jobs", "query"),
+        ("GET", "/v1/jobs/job_1", "query"),
+        ("POST", "/v1/jobs", "create"),
+        ("POST", "/v1/files", "create"),
+        ("POST", "/v1/jobs/job_1/cancel", "update"),
+        ("DELETE", "/v1/jobs/job_1", "update"),
+        ("PUT", "/v1/jobs/job_1", "update"),
+    ],
+)
+def test_calls_fall_in_the_seeds_qps_classes(method: str, path: str, kind: str) -> None:
+    call = Call(method=method, path=path, client_ip="127.0.0.1", headers={})
+    assert signed_class(call) == kind
