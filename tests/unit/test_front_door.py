@@ -37,6 +37,8 @@ def front_door() -> FrontDoor:
         ("/api/v2/aix", "fractal3d"),
         ("/api/v1", "content"),
         ("/api/v1/auth/login", "content"),
+        ("/api/v1/health", "procure"),
+        ("/api/v1/healthz", "content"),
         ("/auth/token", "smartmanu"),
         ("/v2/design/generate", "smartmanu"),
         ("/ws/progress", "smartmanu"),
