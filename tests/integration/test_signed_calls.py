@@ -215,3 +215,11 @@ def test_a_signed_call_without_its_timestamp_names_it(farm: Farm, app: dict[str,
         "field": "X-Timestamp",
         "reason": "X-Timestamp is required for a signed call",
     }
+
+
+def test_a_signed_calls_invalid_input_names_its_field(farm: Farm, app: dict[str, Any]) -> None:
+    response = signed(farm, app, "POST", "/v1/jobs", {"kind": "no-such-kind", "params": {}})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["code"] == 42201 and body["data"]["field"] == "kind"
+    assert "no-such-kind" in body["data"]["reason"]
