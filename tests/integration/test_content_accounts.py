@@ -293,3 +293,24 @@ def test_a_registered_images_model_draws_the_picture(farm: Farm) -> None:
     assert drawn["data"]["credits_used"] == 4
     assert picture.size == (300, 200) and picture.convert("RGB").getpixel((9, 9)) == (10, 120, 200)
     assert server.requests[0]["json"]["size"] == "300x200"
+
+
+@pytest.fixture(scope="module")
+def closed_farm(tmp_path_factory, redis_url: str) -> Iterator[Farm]:  # type: ignore[no-untyped-def]
+    """The API alone, with registration turned off (its own SQLite)."""
+    farm = Farm(tmp_path_factory.mktemp("closed"), redis_url, None, content_registration="false")
+    farm.migrate()
+    try:
+        farm.start_web()
+        yield farm
+    finally:
+        farm.stop_all()
+
+
+def test_registration_turned_off_is_403_in_the_envelope(closed_farm: Farm) -> None:
+    body = {"username": "someone", "email": "someone@example.com", "password": "password123"}
+
+    refused = call(closed_farm, None, "POST", "/auth/register", json=body)
+
+    assert (refused.status_code, refused.json()["code"]) == (403, 403)
+    assert refused.json()["data"] is None
