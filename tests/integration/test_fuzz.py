@@ -21,13 +21,29 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.result import Ok
 
-from tests.farm import Farm
+from tests.farm import AGENT_ACCESS_KEY, Farm
 
 # Where the farm's apps publish their schemas: native's (which once held every dialect not
 # mounted), fractal3d's, content's, smartmanu's. A path that does not answer is skipped.
-SCHEMA_PATHS = ("/openapi.json", "/api/openapi.json", "/api/v1/openapi.json", "/v2/openapi.json")
+SCHEMA_PATHS = (
+    "/openapi.json",
+    "/api/openapi.json",
+    "/api/v1/openapi.json",
+    "/v2/openapi.json",
+    "/api/v2/ai/openapi.json",
+    "/api/v1/health/openapi.json",
+)
 # One operation of each dialect, as the client calls it: some schema must publish each.
-DIALECT_OPERATIONS = ("/v1/jobs", "/api/files", "/api/v1/models", "/v2/design/generate")
+DIALECT_OPERATIONS = (
+    "/v1/jobs",
+    "/api/files",
+    "/api/v1/models",
+    "/v2/design/generate",
+    "/api/v2/ai/jobs/",
+    "/api/v1/health",
+)
+# The agent API takes its access key itself, without "Bearer" (seed 001).
+AGENT_PREFIX = "/api/v2/ai"
 # smartmanu's calls (path segments) take its /auth/token token; every other dialect the API key.
 SMARTMANU_SEGMENTS = frozenset({"auth", "v2", "ws"})
 SEED = 20260101
@@ -42,6 +58,8 @@ class Credentials:
     smartmanu_token: str
 
     def authorization_for(self, path: str) -> str:
+        if path.startswith(AGENT_PREFIX):
+            return AGENT_ACCESS_KEY
         segments = set(path.strip("/").split("/"))
         token = self.smartmanu_token if segments & SMARTMANU_SEGMENTS else self.api_key
         return f"Bearer {token}"
@@ -64,7 +82,7 @@ def credentials(farm: Farm) -> Credentials:
 
 def fetch_schema(farm: Farm, path: str, credentials: Credentials) -> dict[str, Any] | None:
     """The OpenAPI document at `path`, or None when nothing answers there."""
-    headers = {"Authorization": f"Bearer {credentials.api_key}"}
+    headers = {"Authorization": credentials.authorization_for(path)}
     answer = requests.get(farm.base_url + path, headers=headers, timeout=REQUEST_TIMEOUT_S)
     if answer.status_code != 200:
         return None
