@@ -69,7 +69,7 @@ def bearer(farm: Farm, tenant) -> Callable[[str], dict[str, str]]:  # type: igno
 UNKNOWN_PATHS = [
     ("native", "GET", "/v1/nothing-here", native_shape),
     ("fractal3d", "GET", "/api/nothing-here", fractal3d_shape),
-    ("content", "GET", "/api/v1/auth/login", content_shape),
+    ("content", "GET", "/api/v1/payment/orders", content_shape),
     ("smartmanu", "GET", "/v2/nothing-here", smartmanu_shape),
     ("content", "GET", "/api/v1/nothing-here", content_shape),
 ]

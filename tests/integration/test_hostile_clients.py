@@ -42,7 +42,7 @@ def trickle(
         while time.monotonic() < deadline and not stop.is_set():
             readable, _, _ = select.select([conn], [], [], 1.0)
             if readable:
-                answer = conn.recv(65536)
+                answer = read_answer(conn)
                 statuses.append(int(answer.split(b" ", 2)[1]))
                 if answers is not None:
                     answers.append(answer)
@@ -55,6 +55,23 @@ def trickle(
 
 
 UPLOAD = "/v1/files?name=slow.bin"
+
+
+def read_answer(conn: socket.socket) -> bytes:
+    """One HTTP answer, head and body (by its Content-Length), however it is split."""
+    answer = b""
+    while b"\r\n\r\n" not in answer and (chunk := conn.recv(65536)):
+        answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lengths = [
+        line.split(b":", 1)[1]
+        for line in head.lower().split(b"\r\n")[1:]
+        if line.startswith(b"content-length:")
+    ]
+    wanted = int(lengths[0]) if lengths else 0
+    while len(body) < wanted and (chunk := conn.recv(65536)):
+        body += chunk
+    return head + b"\r\n\r\n" + body
 
 
 def trickle_upload(port: int, api_key: str, statuses: list[int], stop: threading.Event) -> None:
