@@ -16,6 +16,7 @@ import pkgutil
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -78,6 +79,13 @@ def install_error_handlers(app: FastAPI, dialect: Dialect) -> None:
         log.warning("database unavailable: %s", getattr(exc, "orig", exc))
         return dialect.render(request, Unavailable())
 
+    async def unstorable(request: Request, exc: Exception) -> Response:
+        # The database refused a value the schemas let through: a NUL in text
+        # (PostgreSQL), a lone surrogate (not UTF-8), a number past its column.
+        log.info("unstorable value on %s %s: %s", request.method, request.url.path, exc)
+        message = "a value holds characters or a size the farm cannot store (NUL, lone surrogates)"
+        return dialect.render(request, InvalidInput(message))
+
     async def client_gone(request: Request, exc: Exception) -> Response:
         # Nobody is left to read the answer; what was half-received is discarded.
         log.info("client went away during %s %s", request.method, request.url.path)
@@ -92,6 +100,8 @@ def install_error_handlers(app: FastAPI, dialect: Dialect) -> None:
     app.add_exception_handler(StarletteHTTPException, http)
     for error_class in DATABASE_DOWN:
         app.add_exception_handler(error_class, database_down)
+    app.add_exception_handler(DataError, unstorable)
+    app.add_exception_handler(UnicodeEncodeError, unstorable)
     app.add_exception_handler(ClientDisconnect, client_gone)
     app.add_exception_handler(Exception, unexpected)
 

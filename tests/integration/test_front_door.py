@@ -5,6 +5,7 @@ and bodies are bounded before they are parsed."""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -263,3 +264,21 @@ def test_json_bodies_are_capped_on_every_dialect(farm: Farm, bearer) -> None:  #
         response = requests.post(farm.base_url + path, data=big, headers=headers, timeout=30)
 
         shape(response, 413)
+
+
+def test_text_the_database_cannot_store_is_400_not_500(farm: Farm) -> None:
+    # A lone surrogate is not UTF-8 on any database; a NUL is refused by PostgreSQL.
+    for odd in ("\\ud8b2", "\\u0000"):
+        name = f"u{odd}{uuid.uuid4().hex[:8]}"
+        body = '{"username": "' + name + '", "email": "a@b.cn", "password": "pw-123456"}'
+        response = requests.post(
+            f"{farm.base_url}/api/v1/auth/register",
+            data=body.encode(),
+            headers={"Content-Type": "application/json"},
+            timeout=10,
+        )
+
+        assert response.status_code < 500, response.text
+        assert set(response.json()) == {"code", "message", "data"}
+        if odd == "\\ud8b2":
+            content_shape(response, 400)
