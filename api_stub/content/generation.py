@@ -4,6 +4,7 @@ or refunds them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -147,15 +148,24 @@ def start(
 
 def ppt_answer(job: JobView, settings: Settings) -> dict[str, Any]:
     """Made: the deck's URL and cost; failed: the error in the envelope; else processing."""
+    return waited_answer(
+        job, settings, "ppt_id", lambda: {"download_url": output_url(job, settings)}
+    )
+
+
+def waited_answer(
+    job: JobView, settings: Settings, id_field: str, made: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """The answer of a generation that is waited for or polled: succeeded, `made()` with
+    its id and cost; failed, the error in the envelope; else processing."""
     with read_scope(settings.sql_url) as session:
         used = credits.credits_used(session, job.id)
     if job.state is JobState.SUCCEEDED:
-        url = output_url(job, settings)
-        return ok({"ppt_id": job.id, "download_url": url, "credits_used": used}, "生成成功")
+        return ok({id_field: job.id, **made(), "credits_used": used}, "生成成功")
     if job.state in FINAL_STATES:
         error = failure(job)["error"]
         raise ContentError(error["code"], error["message"])
-    return ok({"ppt_id": job.id, "status": "processing", "credits_used": used}, "任务已创建")
+    return ok({id_field: job.id, "status": "processing", "credits_used": used}, "任务已创建")
 
 
 def failure(job: JobView) -> dict[str, Any]:

@@ -14,15 +14,11 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from api_stub.bounds import SQL_INT_MAX
-from api_stub.content.envelope import ContentError, ok
-from api_stub.content.generation import failure, load, output_url, start
+from api_stub.content.generation import load, output_url, start, waited_answer
 from api_stub.deps import CallerDep, RequestIdDep, SessionDep, SettingsDep
 from api_stub.submission import wait_for_end
 from config.settings import Settings
-from storage import credits
-from storage.db import read_scope
 from storage.jobs import JobView
-from storage.states import FINAL_STATES, JobState
 from tasks.image import parse_size
 
 router = APIRouter(prefix="/api/v1/image", tags=["content"])
@@ -66,12 +62,6 @@ def image_status(image_id: str, caller: CallerDep, settings: SettingsDep) -> dic
 
 def image_answer(job: JobView, settings: Settings) -> dict[str, Any]:
     """Drawn: the picture's URL and cost; failed: the error in the envelope; else processing."""
-    with read_scope(settings.sql_url) as session:
-        used = credits.credits_used(session, job.id)
-    if job.state is JobState.SUCCEEDED:
-        data = {"image_id": job.id, "image_url": output_url(job, settings), "credits_used": used}
-        return ok(data, "生成成功")
-    if job.state in FINAL_STATES:
-        error = failure(job)["error"]
-        raise ContentError(error["code"], error["message"])
-    return ok({"image_id": job.id, "status": "processing", "credits_used": used}, "任务已创建")
+    return waited_answer(
+        job, settings, "image_id", lambda: {"image_url": output_url(job, settings)}
+    )

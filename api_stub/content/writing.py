@@ -16,14 +16,11 @@ from starlette.concurrency import run_in_threadpool
 
 from api_stub.bounds import SQL_INT_MAX
 from api_stub.content.envelope import ContentError, ok
-from api_stub.content.generation import failure, load, start
+from api_stub.content.generation import load, start, waited_answer
 from api_stub.deps import CallerDep, RequestIdDep, SessionDep, SettingsDep
 from api_stub.submission import wait_for_end
 from config.settings import Settings
-from storage import credits
-from storage.db import read_scope
 from storage.jobs import JobView
-from storage.states import FINAL_STATES, JobState
 from tasks.writing import TOOLS
 
 router = APIRouter(prefix="/api/v1/writing", tags=["content"])
@@ -94,14 +91,6 @@ def writing_status(creation_id: str, caller: CallerDep, settings: SettingsDep) -
 
 def writing_answer(job: JobView, settings: Settings) -> dict[str, Any]:
     """Written: the text and its cost; failed: the error in the envelope; else processing."""
-    with read_scope(settings.sql_url) as session:
-        used = credits.credits_used(session, job.id)
-    if job.state is JobState.SUCCEEDED:
-        content = (job.result or {}).get("content")
-        data = {"creation_id": job.id, "content": content, "credits_used": used}
-        return ok(data, "生成成功")
-    if job.state in FINAL_STATES:
-        error = failure(job)["error"]
-        raise ContentError(error["code"], error["message"])
-    data = {"creation_id": job.id, "status": "processing", "credits_used": used}
-    return ok(data, "任务已创建")
+    return waited_answer(
+        job, settings, "creation_id", lambda: {"content": (job.result or {}).get("content")}
+    )

@@ -26,28 +26,10 @@ from storage import tenants
 from storage.db import get_engine, session_scope
 from storage.migrate import alembic_config, upgrade
 from tests.farm import AGENT_ACCESS_KEY, Farm, wait_until
+from tests.integration.test_smartmanu import CHEST_SOLID as QUICK_DESIGN
+from tests.integration.test_smartmanu import TOO_MANY_SCREENS as INFEASIBLE_DESIGN
 
 AGENT = "/api/v2/ai"
-QUICK_DESIGN = {
-    "product_type": "t_shirt",
-    "params": {
-        "color": "white",
-        "placement": "left_chest",
-        "pattern": {"type": "solid", "color": "#1f4e79"},
-    },
-}
-# More screens than screen printing allows: a design that fails.
-INFEASIBLE_DESIGN = {
-    "product_type": "t_shirt",
-    "params": {
-        "color": "black",
-        "print_process": "screen",
-        "pattern": {
-            "type": "stripes",
-            "colors": ["red", "orange", "yellow", "forest_green", "royal_blue", "purple"],
-        },
-    },
-}
 
 
 def agent_get(
