@@ -18,10 +18,10 @@ from config.settings import Settings
 from storage import audit, content_models, credits, jobs
 from storage.content_models import ModelNotFound
 from storage.files import FileNotFound, get_file
-from storage.jobs import Dispatch, JobView, NewJob
+from storage.jobs import JobView, NewJob
 from storage.states import FINAL_STATES
 from tasks.registry import JobKind, UnknownKind, get_kind
-from workers.enqueue import send_job
+from workers import dispatch
 
 
 class Rejected(Exception):
@@ -46,6 +46,8 @@ class Submission:
     job_id: str | None = None
     # Credits reserved on top of the model's: a dialect's own price (a writing tool's).
     extra_credits: int = 0
+    # Release order, 0–9, higher first; None: the dialect's default (`priority_for`).
+    priority: int | None = None
 
 
 def validated_kind(name: str, params: dict[str, Any]) -> tuple[JobKind, dict[str, Any]]:
@@ -99,8 +101,10 @@ def submit(
 ) -> tuple[JobView, bool]:
     """Store and enqueue a job; returns it and whether it is new (False: an idempotent replay).
 
-    The job is committed before its message is sent, so a broker outage never
-    loses an accepted job: an unsent one is marked so and the reconciler sends it.
+    The job is committed to the backlog, and released to its queue in the same
+    transaction when the queue has room (else as capacity frees); its message is sent
+    after the commit, so a broker outage never loses an accepted job: an unsent one is
+    marked so and the reconciler sends it.
     A job whose model has a cost reserves it in the job's creating transaction, whatever
     dialect submits it; the job's end charges or refunds it. Raises `Rejected`,
     `IdempotencyConflict` when the key came with another request, or
@@ -130,6 +134,7 @@ def submit(
         request_hash=request_hash(sub) if sub.idempotency_key else None,
         dialect=sub.dialect,
         job_id=sub.job_id,
+        priority=settings.priority_for(sub.dialect) if sub.priority is None else sub.priority,
     )
     job, created = jobs.create_job(session, new)
     if not created:
@@ -137,11 +142,9 @@ def submit(
     if cost:
         credits.reserve(session, sub.tenant_id, job.id, cost)
     audit.record(session, "job.create", actor, sub.tenant_id, job.id, request_id, kind=job.kind)
+    released = dispatch.release(session, [job.queue])
     session.commit()
-    assert job.dispatch_id
-    if not send_job(Dispatch(job.id, job.dispatch_id, job.queue, job.kind)):
-        jobs.mark_unsent(session, job.id, job.dispatch_id)
-        session.commit()
+    dispatch.send(released)
     return job, True
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import uvicorn
 
-from cli import apps, client, roles, users
+from cli import apps, client, dispatch, roles, users
 from cli.up import run_up
 from config.settings import get_settings
 from storage import audit, credits, signed_apps, tenants
@@ -213,6 +213,7 @@ def parser() -> argparse.ArgumentParser:
     add.set_defaults(func=cmd_credits_add)
     users.add_parsers(sub)
     apps.add_parsers(sub)
+    dispatch.add_parsers(sub)
     aud = sub.add_parser("audit", help="print the audit log")
     aud.add_argument("--tenant")
     aud.add_argument("--limit", type=int, default=100)

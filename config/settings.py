@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -176,6 +176,13 @@ class Settings(BaseSettings):
     reconcile_interval_s: float = Field(default=15.0, gt=0)
     purge_interval_s: float = Field(default=3600.0, gt=0)
     enqueue_retries: int = Field(default=1, ge=0)
+    # Messages a job queue may hold beyond its workers' slots. 0: a job is released only
+    # when a slot is free for it, so a later, higher-priority job or another tenant's
+    # never waits behind a released one.
+    dispatch_headroom: int = Field(default=0, ge=0, le=10_000)
+    # The priority (0–9, higher first) of jobs whose request names none, per dialect.
+    default_priority: int = Field(default=5, ge=0, le=9)
+    dialect_priorities: dict[str, Annotated[int, Field(ge=0, le=9)]] = Field(default_factory=dict)
 
     webhook_timeout_s: float = Field(default=10.0, gt=0)
     # Seconds before each retry; Standard Webhooks' suggested schedule, about 15 h in all.
@@ -195,6 +202,9 @@ class Settings(BaseSettings):
     work_sweep_s: float = Field(default=300.0, ge=0)
 
     log_level: str = "INFO"
+    # Celery task events from every worker all the time. Off, workers send them only
+    # once Flower (or `celery control enable_events`) asks, and a short job costs less.
+    task_events: bool = False
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_prod(self) -> Settings:
@@ -246,6 +256,10 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def priority_for(self, dialect: str) -> int:
+        """The priority of a job from `dialect` whose request names none."""
+        return self.dialect_priorities.get(dialect, self.default_priority)
 
     def time_limit(self, kind: str) -> TimeLimit:
         """The limits for `kind`: configured, else the built-in default."""

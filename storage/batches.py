@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from storage.jobs import Dispatch, JobView, NewJob
+from storage.jobs import JobView, NewJob
 from storage.models import Batch, Job, utcnow
 from storage.states import JobState
 
@@ -51,10 +51,11 @@ def create_batch(
     dialect: str,
     callback_url: str | None,
     tasks: list[NewJob],
-) -> tuple[BatchView, list[Dispatch]]:
-    """Store the batch and all its jobs, queued, in the caller's transaction, with one
-    multi-row INSERT; returns the messages to send. Each task takes the batch's id and
-    callback URL: every task's result is posted there, then the batch's completion."""
+) -> tuple[BatchView, set[str]]:
+    """Store the batch and all its jobs in the backlog, in the caller's transaction, with
+    one multi-row INSERT; returns the queues they wait on, to release. Each task takes
+    the batch's id and callback URL: every task's result is posted there, then the
+    batch's completion."""
     now = utcnow()
     batch = Batch(
         id=batch_id,
@@ -69,8 +70,7 @@ def create_batch(
     rows = [task.row(now) | {"batch_id": batch_id, "callback_url": callback_url} for task in tasks]
     if rows:
         session.execute(insert(Job), rows)
-    dispatches = [Dispatch(r["id"], r["dispatch_id"], r["queue"], r["kind"]) for r in rows]
-    return BatchView.from_row(batch), dispatches
+    return BatchView.from_row(batch), {task.queue for task in tasks}
 
 
 def get_batch(session: Session, tenant_id: str, batch_id: str) -> BatchView:

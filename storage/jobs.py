@@ -46,6 +46,8 @@ class JobView:
     dispatch_id: str | None
     dialect: str
     client_ref: str | None
+    priority: int
+    released_at: datetime | None
     attempts: int
     max_attempts: int
     completion: float
@@ -76,6 +78,8 @@ class JobView:
             dispatch_id=row.dispatch_id,
             dialect=row.dialect or "native",
             client_ref=row.client_ref,
+            priority=row.priority,
+            released_at=row.released_at,
             attempts=row.attempts,
             max_attempts=row.max_attempts,
             completion=row.completion,
@@ -109,16 +113,16 @@ class NewJob:
     client_ref: str | None = None
     # The id to give the job; a dialect with its own id format names it (else job_…).
     job_id: str | None = None
+    priority: int = 5
 
     def row(self, now: datetime) -> dict[str, Any]:
-        """The job's columns as a new, queued row whose message is about to be sent."""
+        """The job's columns as a new row waiting in the backlog, its message id chosen."""
         fields = {k: v for k, v in self.__dict__.items() if k != "job_id"}
         return {
             **fields,
             "id": self.job_id or new_id("job"),
             "state": JobState.QUEUED.value,
             "dispatch_id": new_dispatch_id(),
-            "enqueued_at": now,
             "attempts": 0,
             "completion": 0.0,
             "outputs": [],
@@ -185,7 +189,6 @@ def create_job(session: Session, new: NewJob) -> tuple[JobView, bool]:
         existing = _by_idempotency_key(session, new.tenant_id, new.idempotency_key)
         if existing is not None:
             return _replay(existing, new), False
-    # Optimistically marked sent: the caller sends next, and calls `mark_unsent` if it can't.
     row = Job(**new.row(utcnow()))
     try:
         with session.begin_nested():
@@ -423,12 +426,19 @@ def cancel(session: Session, tenant_id: str, job_id: str) -> Finished:
 def requeue_for_retry(
     session: Session, job_id: str, token: str, code: str, message: str
 ) -> Dispatch | None:
-    """running → queued for another attempt under a new message id."""
-    return _requeue(session, job_id, Job.run_token == token, code, message)
+    """running → queued for another attempt under a new message id, still released: the
+    retry's message goes out at once with its backoff as countdown, in the slot the run
+    held, so a retry never waits behind the backlog nor counts twice against a cap."""
+    return _requeue(session, job_id, Job.run_token == token, code, message, released=True)
 
 
 def _requeue(
-    session: Session, job_id: str, condition: ColumnElement[bool], code: str, message: str
+    session: Session,
+    job_id: str,
+    condition: ColumnElement[bool],
+    code: str,
+    message: str,
+    released: bool,
 ) -> Dispatch | None:
     dispatch_id = new_dispatch_id()
     moved = _transition(
@@ -441,6 +451,7 @@ def _requeue(
         run_token=None,
         error_code=code,
         error_message=message[:2000],
+        **({} if released else {"released_at": None}),
     )
     if not moved:
         return None
@@ -448,17 +459,17 @@ def _requeue(
     return Dispatch(job_id=job_id, dispatch_id=dispatch_id, queue=row.queue, kind=row.kind)
 
 
-def recover_stale_runs(
-    session: Session, stale_before: datetime
-) -> tuple[list[Dispatch], list[str]]:
-    """Running jobs whose worker stopped beating: requeue them, or fail those out of attempts.
+def recover_stale_runs(session: Session, stale_before: datetime) -> tuple[set[str], list[str]]:
+    """Running jobs whose worker stopped beating: back to the backlog (at the head of
+    their tenant's lane, being older), or failed when out of attempts.
 
-    Returns the dispatches to send and the ids of deliveries created for failed jobs.
+    Returns the queues that got jobs back, to release, and the ids of deliveries created
+    for failed jobs.
     """
     stale = session.scalars(
         select(Job).where(Job.state == JobState.RUNNING, Job.heartbeat_at < stale_before)
     ).all()
-    dispatches: list[Dispatch] = []
+    queues: set[str] = set()
     delivery_ids: list[str] = []
     for row in stale:
         still_stale = and_(Job.heartbeat_at < stale_before, Job.run_token == row.run_token)
@@ -473,46 +484,55 @@ def recover_stale_runs(
             )
             delivery_ids += done.delivery_ids if done else []
             continue
-        dispatch = _requeue(session, row.id, still_stale, "worker_lost", "the worker was lost")
-        if dispatch is not None:
-            dispatches.append(dispatch)
-    return dispatches, delivery_ids
+        requeued = _requeue(
+            session, row.id, still_stale, "worker_lost", "the worker was lost", released=False
+        )
+        if requeued is not None:
+            queues.add(requeued.queue)
+    return queues, delivery_ids
 
 
 def find_undelivered(
     session: Session, unsent_before: datetime, lost_before: datetime
-) -> list[Dispatch]:
-    """Queued jobs whose message never reached the broker, or was lost there.
+) -> tuple[list[Dispatch], set[str]]:
+    """Released jobs whose message never reached the broker, or was lost there.
 
-    A job whose message is presumed lost gets a new message id, so that the old
-    message, should it surface after all, is dropped by the runner.
+    An unsent message is returned to send again. A job whose message is presumed lost
+    goes back to the backlog under a new message id, so that the old message, should it
+    surface after all, is dropped by the runner; its queue is returned, to release.
     """
     rows = session.scalars(
         select(Job).where(
             Job.state == JobState.QUEUED,
+            Job.released_at.is_not(None),
             or_(
                 and_(Job.enqueued_at.is_(None), Job.updated_at < unsent_before),
                 Job.enqueued_at < lost_before,
             ),
         )
     ).all()
-    dispatches = []
+    unsent = []
+    queues: set[str] = set()
     for row in rows:
         if row.enqueued_at is None and row.dispatch_id:
-            dispatches.append(Dispatch(row.id, row.dispatch_id, row.queue, row.kind))
+            unsent.append(Dispatch(row.id, row.dispatch_id, row.queue, row.kind))
             continue
-        dispatch_id = new_dispatch_id()
         moved = session.execute(
             update(Job)
             .where(
                 Job.id == row.id, Job.state == JobState.QUEUED, Job.dispatch_id == row.dispatch_id
             )
-            .values(dispatch_id=dispatch_id, enqueued_at=None, updated_at=utcnow())
+            .values(
+                dispatch_id=new_dispatch_id(),
+                released_at=None,
+                enqueued_at=None,
+                updated_at=utcnow(),
+            )
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
         if moved:
-            dispatches.append(Dispatch(row.id, dispatch_id, row.queue, row.kind))
-    return dispatches
+            queues.add(row.queue)
+    return unsent, queues
 
 
 def stale_cutoff(seconds: float) -> datetime:

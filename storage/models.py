@@ -91,12 +91,36 @@ class Batch(Base):
     completed_at: Mapped[datetime | None]
 
 
+# The partial indexes' conditions, also the dispatcher's WHERE clauses (storage/dispatch.py).
+BACKLOG_SQL = "state = 'queued' AND released_at IS NULL"
+IN_FLIGHT_SQL = "state IN ('queued', 'running') AND released_at IS NOT NULL"
+
+
 class Job(Base):
     __tablename__ = "jobs"
     __table_args__ = (
         Index("ix_jobs_tenant_created", "tenant_id", "created_at"),
         Index("ix_jobs_state_enqueued", "state", "enqueued_at"),
         Index("ix_jobs_tenant_idempotency", "tenant_id", "idempotency_key", unique=True),
+        # The backlog (queued, not yet released), in release order within each tenant.
+        Index(
+            "ix_jobs_backlog",
+            "queue",
+            "tenant_id",
+            text("priority DESC"),
+            "created_at",
+            "id",
+            sqlite_where=text(BACKLOG_SQL),
+            postgresql_where=text(BACKLOG_SQL),
+        ),
+        # What is in flight on a queue: released and not yet finished.
+        Index(
+            "ix_jobs_in_flight",
+            "queue",
+            "tenant_id",
+            sqlite_where=text(IN_FLIGHT_SQL),
+            postgresql_where=text(IN_FLIGHT_SQL),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -116,8 +140,13 @@ class Job(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str | None] = mapped_column(String(64))
 
+    # Release order: higher first, then fairly across tenants (storage/dispatch.py).
+    priority: Mapped[int] = mapped_column(default=5, server_default="5")
+    # When the dispatcher gave the job to its queue; None while it waits in the backlog.
+    released_at: Mapped[datetime | None]
     # The Celery task id of the one message allowed to run this job.
     dispatch_id: Mapped[str | None] = mapped_column(String(40))
+    # When that message reached the broker (None: released but not sent yet).
     enqueued_at: Mapped[datetime | None]
     # Fences a run: only the run holding the current token may finish the job.
     run_token: Mapped[str | None] = mapped_column(String(40))
@@ -253,3 +282,16 @@ class SignedApp(Base):
     allowed_ips: Mapped[list[Any]] = mapped_column(default=list)
     webhook_url: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DispatchPolicy(Base):
+    """An operator's terms for one tenant on one queue (`*`: every queue): its weight in
+    the fair share of the queue's window and its cap on jobs in flight there."""
+
+    __tablename__ = "dispatch_policies"
+
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    queue: Mapped[str] = mapped_column(String(40), primary_key=True)
+    weight: Mapped[int] = mapped_column(default=1)
+    max_in_flight: Mapped[int | None]
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

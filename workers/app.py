@@ -7,7 +7,10 @@ from celery import Celery
 from config.celery import celery_config
 from config.settings import get_settings
 
-app = Celery("jobfarm", include=["workers.runner", "workers.delivery", "workers.maintenance"])
+app = Celery(
+    "jobfarm",
+    include=["workers.runner", "workers.delivery", "workers.maintenance", "workers.dispatch"],
+)
 app.conf.update(celery_config(get_settings()))
 
 import workers.signals  # noqa: E402,F401  (wires the signal handlers)

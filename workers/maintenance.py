@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from config.celery import LONG_QUEUES
 from config.settings import get_settings
 from storage import files, jobs, webhooks
 from storage.db import session_scope
 from storage.models import utcnow
 from workers.app import app
+from workers.dispatch import release_and_send
 from workers.enqueue import send_deliveries, send_delivery, send_jobs
 from workers.resources import blob_store
 
@@ -19,8 +21,11 @@ log = logging.getLogger(__name__)
 def reconcile() -> dict[str, int]:
     """Find work that Redis lost or never got, and send it again.
 
-    - running jobs whose worker stopped heartbeating: requeued (or failed, out of attempts);
-    - queued jobs whose message never reached the broker, or was lost there: re-sent;
+    - running jobs whose worker stopped heartbeating: back to the backlog (or failed, out
+      of attempts);
+    - released jobs whose message never reached the broker: sent again; those whose
+      message was lost there: back to the backlog;
+    - every job queue: released as far as its window allows (the dispatcher's safety net);
     - webhook deliveries that are due: sent.
     """
     settings = get_settings()
@@ -29,21 +34,23 @@ def reconcile() -> dict[str, int]:
             session, jobs.stale_cutoff(settings.stale_running_after_s)
         )
     with session_scope(settings.sql_url) as session:
-        undelivered = jobs.find_undelivered(
+        unsent, lost = jobs.find_undelivered(
             session,
             unsent_before=jobs.stale_cutoff(settings.unsent_queued_after_s),
             lost_before=jobs.stale_cutoff(settings.lost_queued_after_s),
         )
-    sent = send_jobs([*recovered, *undelivered])
+    sent = send_jobs(unsent)
+    released = release_and_send(LONG_QUEUES)
     send_deliveries(failed_deliveries)
     with session_scope(settings.sql_url) as session:
         due = webhooks.due(session, utcnow())
     for delivery_id, attempts in due:
         send_delivery(delivery_id, attempts)
     counts = {
-        "recovered": len(recovered),
-        "resent": len(undelivered),
-        "sent": sent,
+        "recovered_queues": len(recovered),
+        "lost_queues": len(lost),
+        "resent": sent,
+        "released": released,
         "webhooks_due": len(due),
     }
     if any(counts.values()):

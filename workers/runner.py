@@ -18,15 +18,18 @@ from billiard.exceptions import SoftTimeLimitExceeded
 from celery import Task
 from pydantic import ValidationError
 
+from config.celery import LONG_QUEUES
 from config.settings import Settings, get_settings
 from storage import jobs
 from storage.db import session_scope
-from storage.jobs import Claim, Finished
+from storage.jobs import Claim, Dispatch, Finished
 from tasks.errors import JobError, RetryableError
 from tasks.registry import UnknownKind, get_kind
 from tasks.types import JobContext, JobOutcome
+from workers import dispatch
 from workers.app import app
 from workers.backoff import job_retry_delay
+from workers.dispatch import release_and_send
 from workers.enqueue import RUN_JOB, send_deliveries, send_jobs
 from workers.http_guard import client_session
 from workers.inputs import fetch_inputs
@@ -48,6 +51,8 @@ def run_job(self: Task, job_id: str) -> str:
         )
     if held is None:
         log.info("job %s: message %s is stale, nothing to do", job_id, self.request.id)
+        # Its job ended (a cancel) or went back to the backlog: the slot may be free.
+        release_and_send(LONG_QUEUES)
         return "skipped"
     run_dir = settings.var_dir / "work" / f"{job_id}.{held.token}"
     make_dir(run_dir)
@@ -76,6 +81,7 @@ def execute(held: Claim, settings: Settings, run_dir: Path, send_event: Any) -> 
             return store_and_succeed(held, settings, outcome)
         except RunLost:
             log.info("job %s: run %s lost its hold (canceled or taken over)", job.id, held.token)
+            release_and_send([job.queue])
             return "lost"
         except RetryableError as exc:
             return retry_or_fail(held, settings, exc)
@@ -136,10 +142,11 @@ def store_and_succeed(held: Claim, settings: Settings, outcome: JobOutcome) -> s
         )
     with session_scope(settings.sql_url) as session:
         done = jobs.mark_succeeded(session, held.job.id, held.token, outcome.result, outputs)
+        released = dispatch.release(session, [held.job.queue]) if done else []
     if done is None:
         store.delete_prefix(prefix)
         return "lost"
-    return settled(done)
+    return settled(done, released)
 
 
 def output_prefix(token: str) -> str:
@@ -164,7 +171,8 @@ def fail(
 ) -> str:
     with session_scope(settings.sql_url) as session:
         done = jobs.mark_failed(session, held.job.id, held.token, code, message, details)
-    return "lost" if done is None else settled(done)
+        released = dispatch.release(session, [held.job.queue]) if done else []
+    return "lost" if done is None else settled(done, released)
 
 
 def retry_or_fail(held: Claim, settings: Settings, exc: RetryableError) -> str:
@@ -190,6 +198,8 @@ def retry_or_fail(held: Claim, settings: Settings, exc: RetryableError) -> str:
     return "queued"
 
 
-def settled(done: Finished) -> str:
+def settled(done: Finished, released: list[Dispatch]) -> str:
+    """Send what the job's end made due: the jobs released into its slot, its webhooks."""
+    dispatch.send(released)
     send_deliveries(done.delivery_ids)
     return done.job.state.value

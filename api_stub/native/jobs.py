@@ -15,7 +15,7 @@ from api_stub.native.signed import SignedPrincipal
 from api_stub.problems import Problem, field_error
 from api_stub.submission import Rejected, Submission, submit
 from config.settings import Settings
-from storage import audit, jobs
+from storage import audit, dispatch, jobs
 from storage.credits import InsufficientCredits
 from storage.jobs import IdempotencyConflict, JobNotFound, JobView
 from storage.states import IllegalTransition, JobState
@@ -66,6 +66,7 @@ def create_job(
         input_url=str(body.input_url) if body.input_url else None,
         callback_url=str(body.callback_url) if body.callback_url else default_callback(caller),
         idempotency_key=idempotency_key,
+        priority=body.priority,
     )
     try:
         job, created = submit(session, sub, settings, request_id, actor=caller.key_id)
@@ -107,9 +108,10 @@ def get_job(
     job_id: str, caller: CallerDep, session: ReadSessionDep, settings: SettingsDep
 ) -> JobPublic:
     try:
-        return public(jobs.get_job(session, caller.tenant_id, job_id), settings)
+        job = jobs.get_job(session, caller.tenant_id, job_id)
     except JobNotFound:
         raise not_found(job_id) from None
+    return JobPublic.of(job, download_links(settings), dispatch.position(session, job))
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)

@@ -21,6 +21,12 @@ class JobCreate(BaseModel):
     input_file_id: str | None = None
     input_url: HttpUrl | None = None
     callback_url: HttpUrl | None = None
+    priority: int | None = Field(
+        default=None,
+        ge=0,
+        le=9,
+        description="release order, higher first (default 5); tenants share equal priorities",
+    )
 
 
 class JobError(BaseModel):
@@ -45,6 +51,14 @@ class JobPublic(BaseModel):
     callback_url: str | None
     batch_id: str | None
     task_id: str | None = Field(description="the Celery task id of the job's current message")
+    priority: int
+    released_at: Utc | None = Field(
+        description="when the job left the backlog for its queue; null while it waits"
+    )
+    queue_position: int | None = Field(
+        default=None,
+        description="while it waits: how many of your own waiting jobs on its queue go first",
+    )
     attempts: int
     completion: float
     stage: str | None
@@ -58,7 +72,7 @@ class JobPublic(BaseModel):
     finished_at: Utc | None
 
     @classmethod
-    def of(cls, job: JobView, output_url: Any) -> JobPublic:
+    def of(cls, job: JobView, output_url: Any, position: int | None = None) -> JobPublic:
         return cls(
             id=job.id,
             kind=job.kind,
@@ -69,6 +83,9 @@ class JobPublic(BaseModel):
             callback_url=job.callback_url,
             batch_id=job.batch_id,
             task_id=job.dispatch_id,
+            priority=job.priority,
+            released_at=job.released_at,
+            queue_position=position,
             attempts=job.attempts,
             completion=job.completion,
             stage=job.stage,

@@ -58,6 +58,7 @@ def design_job(
         input_file_id=request.image_file_id(),
         dialect=DIALECT,
         job_id=new_public_id("DSG"),
+        priority=settings.priority_for(DIALECT),
     )
 
 

@@ -29,7 +29,7 @@ from storage.jobs import JobNotFound, JobView
 from storage.states import FINAL_STATES, JobState
 from storage.urls import download_links
 from tasks.design.feasibility import alternatives
-from workers.enqueue import send_many
+from workers import dispatch
 
 router = APIRouter(tags=["smartmanu"])
 
@@ -112,12 +112,13 @@ def create_batch(
     x_callback_url: Annotated[str | None, Header(max_length=2048)] = None,
 ) -> dict[str, Any]:
     """Take up to `max_batch_tasks` designs at once: all validated, stored in one
-    transaction, answered at once; messages go out after the answer."""
+    transaction with the release of what the queue has room for, answered at once; the
+    released messages go out after the answer, the rest as capacity frees."""
     if x_callback_url is not None:
         intake.check_callback_url(x_callback_url)
     tasks = intake.batch_jobs(session, caller.tenant_id, body.tasks, settings)
     batch_id = intake.new_public_id("BAT")
-    batch, dispatches = batches.create_batch(
+    batch, queues = batches.create_batch(
         session, batch_id, caller.tenant_id, intake.DIALECT, x_callback_url, tasks
     )
     audit.record(
@@ -129,8 +130,9 @@ def create_batch(
         request_id,
         total=len(tasks),
     )
+    released = dispatch.release(session, queues)
     session.commit()
-    background.add_task(send_many, dispatches)
+    background.add_task(dispatch.send, released)
     return {
         "status": "success",
         "data": {"batch_id": batch.id, "total": batch.total, "status": "queued"},

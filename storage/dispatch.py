@@ -1,0 +1,269 @@
+"""The dispatcher: which of a queue's waiting jobs go to Celery now.
+
+A submitted job is durable in SQL and waits in the backlog (queued, `released_at` NULL)
+until the dispatcher releases it: marks it released and hands its message to the
+caller to send. Each queue holds a bounded window in flight (released or running),
+about the workers' capacity on it, so the broker never holds more than the workers can
+start soon. Within the window the dispatcher chooses by priority first (higher first);
+among jobs of equal priority, fairly across tenants: the tenant with the smallest share
+of the window for its weight goes next, ties going to the one served longest ago (round
+robin), so one tenant's 10,000-task batch cannot block another tenant's 20 designs.
+A tenant's cap on a queue bounds its jobs in flight there.
+
+A release runs in the caller's transaction (a submission's, a finishing job's) under a
+per-queue lock: a transaction advisory lock on PostgreSQL, the database write lock that
+every writing session takes at BEGIN on SQLite (see storage.db). While it holds the
+lock it never waits for a row (PostgreSQL's SKIP LOCKED), so it cannot deadlock with a
+transaction that locked a job row first and waits for the lock. It is the last thing
+a transaction does.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from storage.jobs import Dispatch, JobView
+from storage.models import BACKLOG_SQL, IN_FLIGHT_SQL, DispatchPolicy, Job, utcnow
+from storage.states import JobState
+
+ALL_QUEUES = "*"
+DEFAULT_PRIORITY = 5
+MIN_PRIORITY, MAX_PRIORITY = 0, 9
+# Advisory lock keys are one 64-bit space per database: ours carry a tag in the high bits.
+LOCK_TAG = 0x6A66 << 32
+
+_backlog = text(BACKLOG_SQL)
+_in_flight = text(IN_FLIGHT_SQL)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """A backlog job at the head of its tenant's lane."""
+
+    id: str
+    dispatch_id: str
+    kind: str
+    priority: int
+    created_at: datetime
+
+
+@dataclass
+class Lane:
+    """One tenant's share of one queue: its jobs in flight, when it was last served, its
+    weight and cap, and the head of its backlog in release order."""
+
+    tenant_id: str
+    in_flight: int = 0
+    last_release: datetime | None = None
+    weight: int = 1
+    cap: int | None = None
+    waiting: deque[Waiting] = field(default_factory=deque)
+
+    def open(self) -> bool:
+        return bool(self.waiting) and (self.cap is None or self.in_flight < self.cap)
+
+    def rank(self) -> tuple[int, float, datetime, str]:
+        """Smaller goes first: higher priority, smaller share, served longer ago."""
+        head = self.waiting[0]
+        served = self.last_release or datetime.min
+        return (-head.priority, self.in_flight / self.weight, served, self.tenant_id)
+
+
+@dataclass(frozen=True)
+class Policy:
+    weight: int = 1
+    max_in_flight: int | None = None
+
+
+def choose(lanes: Iterable[Lane], free: int, now: datetime) -> list[Waiting]:
+    """Up to `free` jobs from the lanes' heads, in release order (see the module's doc).
+    Updates each lane's count and last release as it takes from it."""
+    open_lanes = [lane for lane in lanes if lane.open()]
+    chosen: list[Waiting] = []
+    while len(chosen) < free and open_lanes:
+        lane = min(open_lanes, key=Lane.rank)
+        chosen.append(lane.waiting.popleft())
+        lane.in_flight += 1
+        lane.last_release = now
+        if not lane.open():
+            open_lanes.remove(lane)
+    return chosen
+
+
+def release(session: Session, queue: str, window: int) -> list[Dispatch]:
+    """Release as many of `queue`'s waiting jobs as its `window` has room for; returns
+    their messages, to send once the caller's transaction commits."""
+    if window <= 0 or _in_flight_total(session, queue) >= window:
+        return []  # the common case under load: full, decided without the lock
+    _lock(session, queue)
+    lanes = _lanes_in_flight(session, queue)
+    free = window - sum(lane.in_flight for lane in lanes.values())
+    if free <= 0:
+        return []
+    backlogged = _backlog_tenants(session, queue)
+    if not backlogged:
+        return []
+    for tenant_id in backlogged:
+        lanes.setdefault(tenant_id, Lane(tenant_id))
+    _apply_policies(session, queue, lanes)
+    for tenant_id in backlogged:
+        lane = lanes[tenant_id]
+        room = free if lane.cap is None else min(free, lane.cap - lane.in_flight)
+        if room > 0:
+            lane.waiting.extend(_heads(session, queue, tenant_id, room))
+    now = utcnow()
+    chosen = choose(lanes.values(), free, now)
+    taken = _take(session, [job.id for job in chosen], now)
+    return [Dispatch(job.id, job.dispatch_id, queue, job.kind) for job in chosen if job.id in taken]
+
+
+def _in_flight_total(session: Session, queue: str) -> int:
+    stmt = select(func.count()).select_from(Job).where(Job.queue == queue, _in_flight)
+    return int(session.scalar(stmt) or 0)
+
+
+def _lock(session: Session, queue: str) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        key = LOCK_TAG | zlib.crc32(queue.encode())
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def _lanes_in_flight(session: Session, queue: str) -> dict[str, Lane]:
+    rows = session.execute(
+        select(Job.tenant_id, func.count(), func.max(Job.released_at))
+        .where(Job.queue == queue, _in_flight)
+        .group_by(Job.tenant_id)
+    ).all()
+    return {tenant: Lane(tenant, int(count), last) for tenant, count, last in rows}
+
+
+def _backlog_tenants(session: Session, queue: str) -> list[str]:
+    """The tenants with jobs waiting on `queue`, found by skipping through the backlog's
+    index one tenant at a time (a loose index scan): the cost follows the number of
+    tenants, not the number of waiting jobs."""
+    step = text(
+        "WITH RECURSIVE lanes(tenant_id) AS ("
+        f" SELECT MIN(tenant_id) FROM jobs WHERE queue = :queue AND {BACKLOG_SQL}"
+        " UNION ALL"
+        f" SELECT (SELECT MIN(tenant_id) FROM jobs WHERE queue = :queue AND {BACKLOG_SQL}"
+        " AND tenant_id > lanes.tenant_id)"
+        " FROM lanes WHERE lanes.tenant_id IS NOT NULL"
+        ") SELECT tenant_id FROM lanes WHERE tenant_id IS NOT NULL"
+    )
+    return [row[0] for row in session.execute(step, {"queue": queue})]
+
+
+def _apply_policies(session: Session, queue: str, lanes: dict[str, Lane]) -> None:
+    for tenant_id, policy in policies_for(session, list(lanes), queue).items():
+        lane = lanes[tenant_id]
+        lane.weight, lane.cap = policy.weight, policy.max_in_flight
+
+
+def policies_for(session: Session, tenant_ids: list[str], queue: str) -> dict[str, Policy]:
+    """Each tenant's policy on `queue`: its queue's own row over its `*` row."""
+    if not tenant_ids:
+        return {}
+    rows = session.scalars(
+        select(DispatchPolicy).where(
+            DispatchPolicy.tenant_id.in_(tenant_ids),
+            DispatchPolicy.queue.in_([queue, ALL_QUEUES]),
+        )
+    ).all()
+    found: dict[str, Policy] = {}
+    for row in sorted(rows, key=lambda r: r.queue != ALL_QUEUES):
+        found[row.tenant_id] = Policy(row.weight, row.max_in_flight)
+    return found
+
+
+def _heads(session: Session, queue: str, tenant_id: str, limit: int) -> list[Waiting]:
+    rows = session.execute(
+        select(Job.id, Job.dispatch_id, Job.kind, Job.priority, Job.created_at)
+        .where(Job.queue == queue, Job.tenant_id == tenant_id, _backlog)
+        .order_by(Job.priority.desc(), Job.created_at, Job.id)
+        .limit(limit)
+    ).all()
+    return [Waiting(r.id, r.dispatch_id or "", r.kind, r.priority, r.created_at) for r in rows]
+
+
+def _take(session: Session, ids: list[str], now: datetime) -> set[str]:
+    """Mark the chosen jobs released (and, optimistically, sent: see `mark_unsent`);
+    returns those taken. On PostgreSQL a row another transaction holds (a cancel in
+    progress) is skipped, never waited for."""
+    if not ids:
+        return set()
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(
+            session.scalars(
+                select(Job.id).where(Job.id.in_(ids), _backlog).with_for_update(skip_locked=True)
+            )
+        )
+    taken = session.execute(
+        update(Job)
+        .where(Job.id.in_(ids), _backlog)
+        .values(released_at=now, enqueued_at=now, updated_at=now)
+        .returning(Job.id)
+        .execution_options(synchronize_session=False)
+    )
+    return {row[0] for row in taken}
+
+
+def position(session: Session, job: JobView) -> int | None:
+    """How many of the tenant's own waiting jobs on the job's queue go before it (0: it
+    is the tenant's next); None once it is released."""
+    if job.state is not JobState.QUEUED or job.released_at is not None:
+        return None
+    ahead = or_(
+        Job.priority > job.priority,
+        and_(
+            Job.priority == job.priority,
+            or_(
+                Job.created_at < job.created_at,
+                and_(Job.created_at == job.created_at, Job.id < job.id),
+            ),
+        ),
+    )
+    stmt = (
+        select(func.count())
+        .select_from(Job)
+        .where(Job.queue == job.queue, Job.tenant_id == job.tenant_id, _backlog, ahead)
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def set_policy(
+    session: Session,
+    tenant_id: str,
+    queue: str = ALL_QUEUES,
+    weight: int | None = None,
+    max_in_flight: int | None = None,
+    clear_cap: bool = False,
+) -> Policy:
+    """Set a tenant's weight and/or cap on a queue (`*`: all); returns the policy now."""
+    row = session.get(DispatchPolicy, (tenant_id, queue))
+    if row is None:
+        row = DispatchPolicy(tenant_id=tenant_id, queue=queue, weight=1)
+        session.add(row)
+    if weight is not None:
+        row.weight = weight
+    if max_in_flight is not None:
+        row.max_in_flight = max_in_flight
+    if clear_cap:
+        row.max_in_flight = None
+    row.updated_at = utcnow()
+    session.flush()
+    return Policy(row.weight, row.max_in_flight)
+
+
+def list_policies(session: Session) -> list[tuple[str, str, Policy]]:
+    """Every policy set: (tenant id, queue, policy), by tenant then queue."""
+    rows = session.scalars(
+        select(DispatchPolicy).order_by(DispatchPolicy.tenant_id, DispatchPolicy.queue)
+    )
+    return [(r.tenant_id, r.queue, Policy(r.weight, r.max_in_flight)) for r in rows]
