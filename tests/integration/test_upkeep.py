@@ -37,7 +37,13 @@ def test_a_message_lost_inside_redis_is_sent_again(farm: Farm, tenant) -> None:
     farm.stop("worker-long")
     try:
         job = tenant.api.submit()
-        wait_until(lambda: farm.redis().llen("cad") > 0, 10, "the message to reach Redis")
+        # Its own message: other tests' jobs may still be in flight, and released first.
+        mine = job["task_id"].encode()
+        wait_until(
+            lambda: any(mine in m for m in farm.redis().lrange("cad", 0, -1)),
+            30,
+            "the message to reach Redis",
+        )
         farm.redis().delete("cad")  # Redis loses the message
     finally:
         farm.start_worker("long", concurrency=2)
