@@ -21,6 +21,9 @@ def worker_argv(settings: Settings, role: str, concurrency: int | None = None) -
         settings.worker_concurrency_short if role == "short" else settings.worker_concurrency_long
     )
     statedb = settings.var_dir.resolve() / f"worker-{role}.state"
+    # Without the flag, task events wait for Flower's `enable_events`, which it repeats
+    # every 5 s while it runs.
+    events = ["--task-events"] if settings.task_events else []
     return celery_argv(
         "worker",
         "--queues",
@@ -30,7 +33,7 @@ def worker_argv(settings: Settings, role: str, concurrency: int | None = None) -
         # The pid keeps node names unique when one host runs several workers of a role.
         "--hostname",
         f"{role}-{os.getpid()}@%h",
-        "--task-events",
+        *events,
         "--without-gossip",
         "--without-mingle",
         "--statedb",

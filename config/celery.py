@@ -35,8 +35,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_ignore_result": True,
         "result_backend": None,
         "worker_prefetch_multiplier": 1,
-        "worker_send_task_events": True,
-        "task_send_sent_event": True,
+        # Off by default: Flower turns the workers' task events on while it runs.
+        "worker_send_task_events": settings.task_events,
+        "task_send_sent_event": settings.task_events,
         "worker_max_memory_per_child": settings.worker_max_memory_kib,
         "worker_hijack_root_logger": False,
         "task_serializer": "json",

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery.signals import setup_logging, worker_process_init
+from celery.signals import setup_logging, task_received, worker_process_init
 
 from config.logging import setup_logging as configure_logging
 from config.settings import get_settings
+from workers.progress import TASK_EVENTS_FIELD, sends_task_events
 from workers.resources import cap_data_memory, forget_inherited
 
 
@@ -19,6 +20,13 @@ def _fresh_connections_in_child(**_: Any) -> None:
 @worker_process_init.connect
 def _cap_job_memory(**_: Any) -> None:
     cap_data_memory(get_settings().job_memory_limit_mib)
+
+
+@task_received.connect
+def _tell_the_task_whether_events_go_out(sender: Any, request: Any, **_: Any) -> None:
+    # The main process knows (Flower may have turned them on); the pool process that
+    # runs the task reads it from the request it is handed.
+    request.request_dict[TASK_EVENTS_FIELD] = sends_task_events(sender.event_dispatcher)
 
 
 @setup_logging.connect
