@@ -13,16 +13,15 @@ from typing import Any, Literal
 import cascadio
 import numpy as np
 import trimesh
-from pydantic import BaseModel
 
 from tasks.drawing import describe_drawing, drawing_svg, exception_reason, load_drawing
 from tasks.errors import InvalidInput, JobError, UnsupportedFormat
 from tasks.formats import TRIMESH_TYPE, TWO_D, CadFormat, detect_format
+from tasks.params.convert import ConvertParams, TargetFormat
 from tasks.types import JobContext, JobOutcome
 
 # Bytes of an OBJ file: anything up to space is a blank between tokens.
 SPACE, TAB, NEWLINE, FACE = 32, 9, 10, ord("f")
-TargetFormat = Literal["e3dx", "e2dx"]
 
 
 @dataclass(frozen=True)
@@ -37,12 +36,6 @@ class Tessellation:
     linear: float
     angular_rad: float = 0.5
     relative: bool = False
-
-
-class ConvertParams(BaseModel):
-    """Params of `convert`: e3dx (GLB) takes 3D models, e2dx (SVG) takes 2D drawings."""
-
-    target_format: TargetFormat = "e3dx"
 
 
 def run_convert(ctx: JobContext) -> JobOutcome:

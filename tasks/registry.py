@@ -1,53 +1,84 @@
-"""Every job kind the farm runs: its function, queue and params schema."""
+"""Every job kind the farm runs: its function, queue and params schema.
+
+The API imports this module to validate params, so it imports only light params
+modules; each kind's function (and the libraries it draws, encodes or meshes with) is
+imported by the first process that runs one, a worker.
+"""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
+from functools import cache
 
 from pydantic import BaseModel
 
-from tasks.convert import ConvertParams, run_convert
-from tasks.design import DesignParams, run_design
-from tasks.image import ImageParams, run_image
-from tasks.noop import NoopParams, run_noop
-from tasks.ppt import PptParams, run_ppt
-from tasks.thumbnail import ThumbnailParams, run_thumbnail
+from tasks.noop import NoopParams
+from tasks.params.convert import ConvertParams
+from tasks.params.design import DesignParams
+from tasks.params.image import ImageParams
+from tasks.params.ppt import PptParams
+from tasks.params.thumbnail import ThumbnailParams
+from tasks.params.video import VideoParams
 from tasks.types import JobFunction
-from tasks.video import VideoParams, run_video
-from tasks.writing import WritingParams, run_writing
+from tasks.writing import WritingParams
+
+
+@cache
+def resolve_runner(path: str) -> JobFunction:
+    """The function `path` names as `module:function`, imported on first use."""
+    module, _, name = path.partition(":")
+    run: JobFunction = getattr(importlib.import_module(module), name)
+    return run
 
 
 @dataclass(frozen=True)
 class JobKind:
-    """A job kind: what runs it, where it queues, what params it takes."""
+    """A job kind: what runs it (`module:function`), where it queues, what params it takes."""
 
     name: str
-    run: JobFunction
+    runner: str
     queue: str
     params: type[BaseModel]
     takes_input: bool = False
+
+    @property
+    def run(self) -> JobFunction:
+        """The kind's function, imported the first time it is asked for."""
+        return resolve_runner(self.runner)
 
 
 KINDS: dict[str, JobKind] = {
     kind.name: kind
     for kind in (
-        JobKind(name="noop", run=run_noop, queue="cad", params=NoopParams),
+        JobKind(name="noop", runner="tasks.noop:run_noop", queue="cad", params=NoopParams),
         JobKind(
-            name="convert", run=run_convert, queue="cad", params=ConvertParams, takes_input=True
+            name="convert",
+            runner="tasks.convert:run_convert",
+            queue="cad",
+            params=ConvertParams,
+            takes_input=True,
         ),
         JobKind(
             name="thumbnail",
-            run=run_thumbnail,
+            runner="tasks.thumbnail:run_thumbnail",
             queue="render",
             params=ThumbnailParams,
             takes_input=True,
         ),
         # An image pattern's file comes as the job's input; other patterns need none.
-        JobKind(name="design", run=run_design, queue="design", params=DesignParams),
-        JobKind(name="video", run=run_video, queue="media", params=VideoParams),
-        JobKind(name="ppt", run=run_ppt, queue="media", params=PptParams),
-        JobKind(name="writing", run=run_writing, queue="media", params=WritingParams),
-        JobKind(name="image", run=run_image, queue="design", params=ImageParams),
+        JobKind(
+            name="design", runner="tasks.design:run_design", queue="design", params=DesignParams
+        ),
+        JobKind(name="video", runner="tasks.video:run_video", queue="media", params=VideoParams),
+        JobKind(name="ppt", runner="tasks.ppt:run_ppt", queue="media", params=PptParams),
+        JobKind(
+            name="writing",
+            runner="tasks.writing:run_writing",
+            queue="media",
+            params=WritingParams,
+        ),
+        JobKind(name="image", runner="tasks.image:run_image", queue="design", params=ImageParams),
     )
 }
 

@@ -19,7 +19,7 @@ from api_stub.deps import CallerDep, RequestIdDep, SessionDep, SettingsDep
 from api_stub.submission import wait_for_end
 from config.settings import Settings
 from storage.jobs import JobView
-from tasks.image import parse_size
+from tasks.params.image import parse_size
 
 router = APIRouter(prefix="/api/v1/image", tags=["content"])
 

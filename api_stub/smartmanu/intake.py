@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ValidationError
@@ -20,9 +20,11 @@ from storage.db import read_scope
 from storage.files import FileNotFound, get_file
 from storage.jobs import NewJob
 from storage.models import StoredFile, utcnow
-from tasks.design.image import ImageFacts, read_image_facts
 from tasks.errors import InvalidInput
 from tasks.registry import get_kind
+
+if TYPE_CHECKING:
+    from tasks.design.image import ImageFacts
 
 DIALECT = "smartmanu"
 DESIGN_KIND = "design"
@@ -121,6 +123,10 @@ def image_facts(tenant_id: str, file_id: str | None, settings: Settings) -> Imag
             stored = get_file(session, tenant_id, file_id)
         except FileNotFound:
             raise bad_request(f"no such file: {file_id}") from None
+    # Imported here: the design package loads numpy and Pillow, which the API needs only
+    # for a request that names an image.
+    from tasks.design.image import read_image_facts
+
     try:
         return read_image_facts(LocalBlobStore(settings.blob_dir).path(stored.blob_key))
     except InvalidInput as exc:

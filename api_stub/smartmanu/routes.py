@@ -28,7 +28,6 @@ from storage.db import read_scope
 from storage.jobs import JobNotFound, JobView
 from storage.states import FINAL_STATES, JobState
 from storage.urls import download_links
-from tasks.design.feasibility import alternatives
 from workers import dispatch
 
 router = APIRouter(tags=["smartmanu"])
@@ -90,6 +89,9 @@ async def alternative_designs(
     body: DesignRequest, caller: CallerDep, settings: SettingsDep
 ) -> dict[str, Any]:
     """Feasible variants of a request: fewer colours, another process or placement."""
+    # Imported here: feasibility draws with numpy and Pillow, which no other route needs.
+    from tasks.design.feasibility import alternatives
+
     params = intake.design_params(body)
     image = await run_in_threadpool(
         intake.image_facts, caller.tenant_id, body.image_file_id(), settings

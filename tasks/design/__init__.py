@@ -12,14 +12,14 @@ from PIL import Image
 from tasks.design.artwork import Artwork, Canvas, build_artwork, draw
 from tasks.design.colours import colour_hex, colour_rgb
 from tasks.design.feasibility import Verdict, check
-from tasks.design.garments import PRINT_DPI, Rect, print_area
 from tasks.design.image import load_design_image
 from tasks.design.ink_analysis import Analysis, analyse
 from tasks.design.materials import InkUse, bill_of_materials
 from tasks.design.mockup import SUPERSAMPLE, render_mockup
-from tasks.design.params import DesignParams
 from tasks.design.silhouettes import silhouette
 from tasks.errors import InfeasibleDesign, InvalidInput
+from tasks.params.design import DesignParams
+from tasks.params.garments import PRINT_DPI, Rect, print_area
 from tasks.types import JobContext, JobOutcome
 
 __all__ = ["DesignParams", "run_design"]

@@ -8,8 +8,8 @@ from typing import Any
 from tasks.content import Slide, model_for
 from tasks.design.colours import colour_rgb
 from tasks.errors import ModelUnavailable
+from tasks.params.ppt import PptParams
 from tasks.ppt.deck import add_slide, new_deck, plan_deck, save_deck
-from tasks.ppt.params import PptParams
 from tasks.types import JobContext, JobOutcome
 
 __all__ = ["PptParams", "run_ppt"]

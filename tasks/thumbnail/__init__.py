@@ -4,16 +4,15 @@ drawn by the farm's own software renderer (numpy and Pillow; no display, no GPU)
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
-from pydantic import BaseModel, Field
 
 from tasks.convert import Tessellation, load_scene
 from tasks.errors import InvalidInput, UnsupportedFormat
 from tasks.formats import TWO_D, CadFormat, detect_format
+from tasks.params.thumbnail import ThumbnailParams
 from tasks.thumbnail.framing import frame, is_z_up, supersampling, view_rotation
 from tasks.thumbnail.mesh_readers import read_simple_mesh
 from tasks.thumbnail.render import rasterise
@@ -27,25 +26,12 @@ from tasks.thumbnail.triangles import (
 )
 from tasks.types import JobContext, JobOutcome
 
-Side = Annotated[int, Field(ge=1, le=2048, description="pixels")]
 TRANSPARENT = "transparent"
 # How far, in pixels of the thumbnail, a STEP or IGES model's mesh may stray from its
 # surfaces: under half a pixel, the coarsest at which holes and fillets (drawn with flat
 # facets) show no banding at 800×600. Capped for tiny thumbnails.
 SURFACE_DEVIATION_PX = 0.4
 MAX_RELATIVE_DEVIATION = 0.01
-
-
-class ThumbnailParams(BaseModel):
-    """Params of `thumbnail`."""
-
-    width: Side
-    height: Side
-    background: str = Field(
-        default="#ffffff",
-        pattern=r"^(#[0-9a-fA-F]{6}|transparent)$",
-        description='"#rrggbb", or "transparent" for a PNG whose background has alpha 0',
-    )
 
 
 def run_thumbnail(ctx: JobContext) -> JobOutcome:

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from tasks.content import ModelSpec
-from tasks.design.colours import normalise_colour
+from tasks.params.colours import normalise_colour
 
 Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 OutlineItem = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
