@@ -8,7 +8,8 @@ start soon. Within the window the dispatcher chooses by priority first (higher f
 among jobs of equal priority, fairly across tenants: the tenant with the smallest share
 of the window for its weight goes next, ties going to the one served longest ago (round
 robin), so one tenant's 10,000-task batch cannot block another tenant's 20 designs.
-A tenant's cap on a queue bounds its jobs in flight there.
+A tenant's cap on a queue bounds its jobs in flight there. Weights and caps are the
+operator's (`jobfarm dispatch`), read by each process at most every few seconds.
 
 A release runs in the caller's transaction (a submission's, a finishing job's) under a
 per-queue lock: a transaction advisory lock on PostgreSQL, the database write lock that
@@ -20,6 +21,7 @@ a transaction does.
 
 from __future__ import annotations
 
+import time
 import zlib
 from collections import deque
 from collections.abc import Iterable
@@ -38,6 +40,8 @@ DEFAULT_PRIORITY = 5
 MIN_PRIORITY, MAX_PRIORITY = 0, 9
 # Advisory lock keys are one 64-bit space per database: ours carry a tag in the high bits.
 LOCK_TAG = 0x6A66 << 32
+
+POLICIES_FRESH_FOR_S = 5.0
 
 _backlog = text(BACKLOG_SQL)
 _in_flight = text(IN_FLIGHT_SQL)
@@ -80,6 +84,9 @@ class Lane:
 class Policy:
     weight: int = 1
     max_in_flight: int | None = None
+
+
+_policy_cache: tuple[float, dict[tuple[str, str], Policy]] | None = None
 
 
 def choose(lanes: Iterable[Lane], free: int, now: datetime) -> list[Waiting]:
@@ -161,25 +168,22 @@ def _backlog_tenants(session: Session, queue: str) -> list[str]:
 
 
 def _apply_policies(session: Session, queue: str, lanes: dict[str, Lane]) -> None:
-    for tenant_id, policy in policies_for(session, list(lanes), queue).items():
-        lane = lanes[tenant_id]
-        lane.weight, lane.cap = policy.weight, policy.max_in_flight
+    policies = _policies(session)
+    for tenant_id, lane in lanes.items():
+        policy = policies.get((tenant_id, queue)) or policies.get((tenant_id, ALL_QUEUES))
+        if policy is not None:
+            lane.weight, lane.cap = policy.weight, policy.max_in_flight
 
 
-def policies_for(session: Session, tenant_ids: list[str], queue: str) -> dict[str, Policy]:
-    """Each tenant's policy on `queue`: its queue's own row over its `*` row."""
-    if not tenant_ids:
-        return {}
-    rows = session.scalars(
-        select(DispatchPolicy).where(
-            DispatchPolicy.tenant_id.in_(tenant_ids),
-            DispatchPolicy.queue.in_([queue, ALL_QUEUES]),
-        )
-    ).all()
-    found: dict[str, Policy] = {}
-    for row in sorted(rows, key=lambda r: r.queue != ALL_QUEUES):
-        found[row.tenant_id] = Policy(row.weight, row.max_in_flight)
-    return found
+def _policies(session: Session) -> dict[tuple[str, str], Policy]:
+    """Every policy by (tenant, queue), read at most every `POLICIES_FRESH_FOR_S` per
+    process: an operator's change holds everywhere within that time."""
+    global _policy_cache
+    now = time.monotonic()
+    if _policy_cache is None or now - _policy_cache[0] >= POLICIES_FRESH_FOR_S:
+        found = {(t, q): policy for t, q, policy in list_policies(session)}
+        _policy_cache = (now, found)
+    return _policy_cache[1]
 
 
 def _heads(session: Session, queue: str, tenant_id: str, limit: int) -> list[Waiting]:
@@ -198,15 +202,13 @@ def _take(session: Session, ids: list[str], now: datetime) -> set[str]:
     progress) is skipped, never waited for."""
     if not ids:
         return set()
+    chosen = Job.id.in_(ids)
     if session.get_bind().dialect.name == "postgresql":
-        ids = list(
-            session.scalars(
-                select(Job.id).where(Job.id.in_(ids), _backlog).with_for_update(skip_locked=True)
-            )
-        )
+        unheld = select(Job.id).where(chosen, _backlog).with_for_update(skip_locked=True)
+        chosen = Job.id.in_(unheld)
     taken = session.execute(
         update(Job)
-        .where(Job.id.in_(ids), _backlog)
+        .where(chosen, _backlog)
         .values(released_at=now, enqueued_at=now, updated_at=now)
         .returning(Job.id)
         .execution_options(synchronize_session=False)

@@ -164,23 +164,18 @@ def new_dispatch_id() -> str:
 
 def _transition(
     session: Session, job_id: str, target: JobState, *conditions: ColumnElement[bool], **values: Any
-) -> bool:
-    """Move one job to `target` if it is in an allowed source state and `conditions` hold."""
+) -> Job | None:
+    """Move one job to `target` if it is in an allowed source state and `conditions` hold;
+    returns the row as it now is (one statement: UPDATE … RETURNING), else None."""
     sources = [state.value for state in sources_of(target)]
     stmt = (
         update(Job)
         .where(Job.id == job_id, Job.state.in_(sources), *conditions)
         .values(state=target.value, updated_at=utcnow(), **values)
-        .execution_options(synchronize_session=False)
+        .returning(Job)
+        .execution_options(synchronize_session=False, populate_existing=True)
     )
-    return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
-
-
-def _load(session: Session, job_id: str) -> Job:
-    row = session.get(Job, job_id, populate_existing=True)
-    if row is None:
-        raise JobNotFound(job_id)
-    return row
+    return session.scalars(stmt).first()
 
 
 def create_job(session: Session, new: NewJob) -> tuple[JobView, bool]:
@@ -279,7 +274,7 @@ def claim(session: Session, job_id: str, dispatch_id: str, worker: str, pid: int
     """
     token = uuid.uuid4().hex
     now = utcnow()
-    moved = _transition(
+    row = _transition(
         session,
         job_id,
         JobState.RUNNING,
@@ -291,9 +286,9 @@ def claim(session: Session, job_id: str, dispatch_id: str, worker: str, pid: int
         started_at=now,
         heartbeat_at=now,
     )
-    if not moved:
+    if row is None:
         return None
-    job = JobView.from_row(_load(session, job_id))
+    job = JobView.from_row(row)
     return Claim(job=job, token=token, attempt=job.attempts)
 
 
@@ -328,9 +323,10 @@ def _finish(
     condition: ColumnElement[bool],
     **values: Any,
 ) -> Finished | None:
-    if not _transition(session, job_id, target, condition, finished_at=utcnow(), **values):
+    row = _transition(session, job_id, target, condition, finished_at=utcnow(), **values)
+    if row is None:
         return None
-    job = JobView.from_row(_load(session, job_id))
+    job = JobView.from_row(row)
     credits.settle(session, job.id, succeeded=job.state is JobState.SUCCEEDED)
     event_type = f"job.{job.state.value}"
     delivery_ids = webhooks.record_job_event(
@@ -441,7 +437,7 @@ def _requeue(
     released: bool,
 ) -> Dispatch | None:
     dispatch_id = new_dispatch_id()
-    moved = _transition(
+    row = _transition(
         session,
         job_id,
         JobState.QUEUED,
@@ -453,9 +449,8 @@ def _requeue(
         error_message=message[:2000],
         **({} if released else {"released_at": None}),
     )
-    if not moved:
+    if row is None:
         return None
-    row = _load(session, job_id)
     return Dispatch(job_id=job_id, dispatch_id=dispatch_id, queue=row.queue, kind=row.kind)
 
 
