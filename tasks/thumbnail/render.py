@@ -34,13 +34,14 @@ MAX_FRAGMENTS = 1 << 16
 EDGE_SLACK = 1e-3
 SIDE_SLACK = 1e-3
 EDGES = ((0, 1), (1, 2), (2, 0))
-# The per-triangle table a span reads: for each edge its first corner, its dx/dy, and
-# what to add to its x to bound the span on the left (0, else -inf) and on the right
-# (0, else inf); then the triangle's x range, its first corner's depth, the depth's
-# slopes and range.
-EDGE_COLUMNS = 5
-X_LOW, X_HIGH, Z0, Z_PER_X, Z_PER_Y, Z_LOW, Z_HIGH = range(15, 22)
-COLUMNS = 22
+# The per-triangle table a span reads, a row per quantity (so that each is contiguous
+# for the spans that read it): for each edge its first corner, its dx/dy, and what to
+# add to its x to bound the span on the left (-slack, else -inf) and on the right
+# (slack, else inf); then the triangle's x range widened by the slack, its first
+# corner's depth, the depth's slopes and range.
+EDGE_ROWS = 5
+LEFT, RIGHT, Z0, Z_PER_X, Z_PER_Y, Z_LOW, Z_HIGH = range(15, 22)
+ROWS = 22
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ def rasterise(
         batch = slice(first, first + TRIANGLE_BATCH)
         for starts, keys in _batch_fragments(x[batch], y[batch], z[batch], first, width, height):
             np.minimum.at(nearest, starts, keys)
-    return nearest & TRIANGLE_MASK
+    nearest &= TRIANGLE_MASK
+    return nearest
 
 
 def _batch_fragments(
@@ -84,7 +86,8 @@ def _batch_fragments(
     single = (rows == 1) & (cols == 1)
     alone = np.flatnonzero(single)
     yield _single_samples(x, y, z, alone, first_row[alone], first_col[alone], first, width)
-    spread = np.flatnonzero((rows > 0) & (cols > 0) & ~single & (_twice_area(x, y) != 0))
+    spread = np.flatnonzero((rows > 0) & (cols > 0) & ~single)
+    spread = spread[_twice_area(x[spread], y[spread]) != 0]
     for part in _row_batches(spread, rows[spread]):
         table = _setup(*(np.take(a, part, axis=0) for a in (x, y, z)))
         spans = _spans(table, part + first, first_row[part], rows[part], width)
@@ -144,26 +147,25 @@ def _twice_area(x: FloatArray, y: FloatArray) -> FloatArray:
 
 
 def _setup(x: FloatArray, y: FloatArray, z: FloatArray) -> FloatArray:
-    """The per-triangle table (see `COLUMNS`) of triangles with some area.
+    """The per-triangle table (see `ROWS`) of triangles with some area.
 
     A span is the intersection of a row with the triangle's three half-planes: an edge
     whose inside lies to its right bounds the span on the left, and the other way round.
     """
-    table = np.empty((len(x), COLUMNS), dtype=np.float32)
+    table = np.empty((ROWS, len(x)), dtype=np.float32)
     clockwise = _twice_area(x, y) > 0
     for i, (a, b) in enumerate(EDGES):
         rise = y[:, b] - y[:, a]
-        col = i * EDGE_COLUMNS
-        table[:, col] = x[:, a]
-        table[:, col + 1] = y[:, a]
-        table[:, col + 2] = np.divide(
-            x[:, b] - x[:, a], rise, out=np.zeros_like(rise), where=rise != 0
-        )
+        row = i * EDGE_ROWS
+        table[row] = x[:, a]
+        table[row + 1] = y[:, a]
+        np.divide(x[:, b] - x[:, a], rise, out=table[row + 2], where=rise != 0)
+        table[row + 2, rise == 0] = 0
         bounds_left = (rise < 0) == clockwise
-        table[:, col + 3] = np.where((rise != 0) & bounds_left, 0, -np.inf)
-        table[:, col + 4] = np.where((rise != 0) & ~bounds_left, 0, np.inf)
-    table[:, X_LOW] = np.minimum(np.minimum(x[:, 0], x[:, 1]), x[:, 2])
-    table[:, X_HIGH] = np.maximum(np.maximum(x[:, 0], x[:, 1]), x[:, 2])
+        table[row + 3] = np.where((rise != 0) & bounds_left, -EDGE_SLACK, -np.inf)
+        table[row + 4] = np.where((rise != 0) & ~bounds_left, EDGE_SLACK, np.inf)
+    table[LEFT] = np.minimum(np.minimum(x[:, 0], x[:, 1]), x[:, 2]) - EDGE_SLACK
+    table[RIGHT] = np.maximum(np.maximum(x[:, 0], x[:, 1]), x[:, 2]) + EDGE_SLACK
     _depth_plane(x, y, z, table)
     return table
 
@@ -173,11 +175,11 @@ def _depth_plane(x: FloatArray, y: FloatArray, z: FloatArray, table: FloatArray)
     dx1, dy1, dz1 = x[:, 1] - x[:, 0], y[:, 1] - y[:, 0], z[:, 1] - z[:, 0]
     dx2, dy2, dz2 = x[:, 2] - x[:, 0], y[:, 2] - y[:, 0], z[:, 2] - z[:, 0]
     twice_area = dx1 * dy2 - dx2 * dy1
-    table[:, Z0] = z[:, 0]
-    table[:, Z_PER_X] = (dz1 * dy2 - dz2 * dy1) / twice_area
-    table[:, Z_PER_Y] = (dx1 * dz2 - dx2 * dz1) / twice_area
-    table[:, Z_LOW] = np.minimum(np.minimum(z[:, 0], z[:, 1]), z[:, 2])
-    table[:, Z_HIGH] = np.maximum(np.maximum(z[:, 0], z[:, 1]), z[:, 2])
+    table[Z0] = z[:, 0]
+    table[Z_PER_X] = (dz1 * dy2 - dz2 * dy1) / twice_area
+    table[Z_PER_Y] = (dx1 * dz2 - dx2 * dz1) / twice_area
+    table[Z_LOW] = np.minimum(np.minimum(z[:, 0], z[:, 1]), z[:, 2])
+    table[Z_HIGH] = np.maximum(np.maximum(z[:, 0], z[:, 1]), z[:, 2])
 
 
 def _spans(
@@ -186,17 +188,21 @@ def _spans(
     """One span per triangle and sample row it crosses."""
     tri = np.repeat(np.arange(len(rows)), rows)
     row = np.repeat(first_row, rows) + _ramp(rows)
-    t = np.take(table, tri, axis=0)
+    t = np.take(table, tri, axis=1)
     centre_y = row.astype(np.float32) + 0.5
-    left, right = t[:, X_LOW] - EDGE_SLACK, t[:, X_HIGH] + EDGE_SLACK
+    left, right = t[LEFT], t[RIGHT]
     for i in range(len(EDGES)):
-        col = i * EDGE_COLUMNS
-        at = t[:, col] + (centre_y - t[:, col + 1]) * t[:, col + 2]
-        np.maximum(left, at + t[:, col + 3] - EDGE_SLACK, out=left)
-        np.minimum(right, at + t[:, col + 4] + EDGE_SLACK, out=right)
-    first_col = np.maximum(np.ceil(left - 0.5), 0)
-    length = np.minimum(np.floor(right - 0.5), width - 1) - first_col + 1
-    length = np.maximum(length, 0).astype(np.int64)
+        edge = i * EDGE_ROWS
+        at = centre_y - t[edge + 1]
+        at *= t[edge + 2]
+        at += t[edge]
+        np.maximum(left, at + t[edge + 3], out=left)
+        np.minimum(right, np.add(at, t[edge + 4], out=at), out=right)
+    left -= 0.5
+    first_col = np.maximum(np.ceil(left, out=left), 0, out=left)
+    right -= 0.5
+    last_col = np.minimum(np.floor(right, out=right), width - 1, out=right)
+    length = np.maximum(last_col - first_col + 1, 0).astype(np.int64)
     key, key_step = _span_depths(t, first_col, length, centre_y)
     return Spans(
         start=row * width + first_col.astype(np.int64),
@@ -211,14 +217,10 @@ def _span_depths(
 ) -> tuple[IntArray, IntArray]:
     """Each span's depth level at its first sample, and its step per sample; both ends
     held within the triangle's own depth range."""
-    depth = (
-        t[:, Z0]
-        + t[:, Z_PER_X] * (first_col + 0.5 - t[:, 0])
-        + t[:, Z_PER_Y] * (centre_y - t[:, 1])
-    )
-    last = depth + t[:, Z_PER_X] * np.maximum(length - 1, 0)
-    depth = np.clip(depth, t[:, Z_LOW], t[:, Z_HIGH])
-    last = np.clip(last, t[:, Z_LOW], t[:, Z_HIGH])
+    depth = t[Z0] + t[Z_PER_X] * (first_col + 0.5 - t[0]) + t[Z_PER_Y] * (centre_y - t[1])
+    last = depth + t[Z_PER_X] * np.maximum(length - 1, 0)
+    depth = np.clip(depth, t[Z_LOW], t[Z_HIGH], out=depth)
+    last = np.clip(last, t[Z_LOW], t[Z_HIGH], out=last)
     step = (last - depth) * np.float32(DEPTH_LEVELS) / np.maximum(length - 1, 1)
     return _depth_level(depth), step.astype(np.int64)
 
@@ -239,22 +241,31 @@ def _fragments(spans: Spans) -> Iterator[tuple[IntArray, IntArray]]:
     cuts = np.searchsorted(ends, np.arange(MAX_FRAGMENTS, total, MAX_FRAGMENTS))
     for part in np.split(longer, cuts):
         length = spans.length[part]
+        opening = np.cumsum(length) - length
+        counter = np.arange(int(opening[-1] + length[-1]) if len(part) else 0)
         yield (
-            _runs(spans.start[part], np.ones_like(length), length),
-            _runs(spans.key[part], spans.key_step[part], length),
+            _runs(spans.start[part], None, length, opening, counter),
+            _runs(spans.key[part], spans.key_step[part], length, opening, counter),
         )
 
 
-def _runs(first: IntArray, step: IntArray, length: IntArray) -> IntArray:
-    """The arithmetic runs `first + step * i` for i below `length`, concatenated: as a
-    cumulative sum of the steps, each run's first step replaced by the jump to its first
-    value (int64 wrap-around leaves the sums exact)."""
-    steps = np.repeat(step, length)
-    opening = np.cumsum(length) - length
-    last = first + step * (length - 1)
-    steps[opening] = np.diff(first, prepend=0)
-    steps[opening[1:]] -= last[:-1] - first[:-1]
-    return np.cumsum(steps, dtype=steps.dtype)
+def _runs(
+    first: IntArray,
+    step: IntArray | None,
+    length: IntArray,
+    opening: IntArray,
+    counter: IntArray,
+) -> IntArray:
+    """The arithmetic runs `first + step * i` for i below `length` (`step` None: 1),
+    concatenated; `opening` is where each run starts and `counter` counts 0, 1, … over
+    them all. Each value is `step * counter` plus the run's own offset (int64
+    wrap-around leaves them exact)."""
+    if step is None:
+        return np.repeat(first - opening, length) + counter
+    values = np.repeat(step, length)
+    values *= counter
+    values += np.repeat(first - step * opening, length)
+    return values
 
 
 def _ramp(lengths: IntArray) -> IntArray:

@@ -17,7 +17,9 @@ from tasks.formats import STL_HEADER_BYTES, STL_TRIANGLE_BYTES
 
 # A neutral blue-grey for models that carry no colour of their own.
 PRODUCT_GREY = (172, 182, 196)
-STL_RECORD = np.dtype([("normal", "<f4", 3), ("corners", "<f4", (3, 3)), ("attributes", "<u2")])
+# Where the corners lie in each triangle's record: after its normal (three float32),
+# before its attribute count (a uint16).
+STL_CORNERS = slice(12, 48)
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,13 @@ def is_binary_stl(source: Path) -> bool:
 def read_binary_stl(source: Path) -> Triangles:
     """A binary STL's triangles as they are stored (no vertex merging, which drawing
     does not need); `InvalidInput` if it holds none, or coordinates that are not finite."""
-    records = np.fromfile(source, dtype=STL_RECORD, offset=STL_HEADER_BYTES)
+    records = np.fromfile(source, dtype=np.uint8, offset=STL_HEADER_BYTES)
+    records = records.reshape(-1, STL_TRIANGLE_BYTES)
     if len(records) == 0:
         raise InvalidInput("the stl file holds no triangles")
-    corners = np.ascontiguousarray(records["corners"])
+    # Copied as bytes, then seen as floats: several times faster than copying the
+    # unaligned floats of a structured array.
+    corners = np.ascontiguousarray(records[:, STL_CORNERS]).view("<f4").reshape(-1, 3, 3)
     if not np.isfinite(corners).all():
         raise InvalidInput("the stl file has vertices that are not finite numbers")
     return Triangles(corners, _uniform(PRODUCT_GREY, len(corners)))
