@@ -31,6 +31,7 @@ bench: install
 	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/convert.py
 	$(BIN)/python bench/thumbnails.py --size 256
+	$(BIN)/python bench/small_thumbnails.py --jobs 500
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
