@@ -4,11 +4,13 @@ same size in one run.
 Both sides are timed file → PNG (detect and load, render, encode, write), warm: our
 modules imported, f3d's engine created once and reused, and each side given one pass
 over the files before the timed ones. Render-only is timed too: ours from the loaded
-triangles to the image, f3d's first frame after loading. The files are the 3D CAD
-fixtures and a 1.3-million-triangle icosphere (written as a binary STL, which both
-sides read). f3d comes from the `bench` extra (`pip install -e ".[bench]"`) and draws
-offscreen through EGL or OSMesa (Mesa's llvmpipe on a machine without a GPU); when
-it cannot, only our figures are printed.
+triangles to the image, f3d's first frame after loading. The sides take turns, file by
+file and pass by pass, so that a busy machine slows both alike and the ratio holds.
+The files are the 3D CAD fixtures and a 1.3-million-triangle icosphere (written as a
+binary STL, which both sides read). f3d comes from the `bench` extra (`pip install -e
+".[bench]"`) and draws offscreen through EGL or OSMesa (Mesa's llvmpipe on a machine
+without a GPU); when it cannot, the bench stops and says why (`--without-f3d` runs
+ours alone).
 
     python bench/thumbnails.py [--size 256] [--repeat 3] [--out DIR] [--fixtures DIR]
 """
@@ -153,19 +155,32 @@ def models(fixtures: Path, scratch: Path) -> list[Path]:
     return [*found, sphere]
 
 
-def timings(renderer: Renderer, files: list[Path], repeat: int, out_dir: Path) -> list[Timing]:
-    """Median file → PNG and render-only seconds per file, after a warm-up pass."""
+def timings(
+    sides: list[Renderer], files: list[Path], repeat: int, out: Path
+) -> dict[str, list[Timing]]:
+    """Each side's median file → PNG and render-only seconds per file, after a warm-up
+    pass; the sides take turns at every timed run. PNGs go to `out`/<side>."""
+    for side in sides:
+        (out / side.name).mkdir(parents=True, exist_ok=True)
+        for source in files:
+            png = side.thumbnail(source, out / side.name)
+            png.rename(out / side.name / f"{source.name}.png")
+    results: dict[str, list[Timing]] = {side.name: [] for side in sides}
     for source in files:
-        renderer.thumbnail(source, out_dir).rename(out_dir / f"{source.name}.png")
-    return [
-        Timing(
-            total_s=statistics.median(
-                _seconds(renderer.thumbnail, source, out_dir) for _ in range(repeat)
-            ),
-            render_s=statistics.median(renderer.render_only_s(source) for _ in range(repeat)),
-        )
-        for source in files
-    ]
+        totals: dict[str, list[float]] = {side.name: [] for side in sides}
+        renders: dict[str, list[float]] = {side.name: [] for side in sides}
+        for _ in range(repeat):
+            for side in sides:
+                totals[side.name].append(_seconds(side.thumbnail, source, out / side.name))
+        for _ in range(repeat):
+            for side in sides:
+                renders[side.name].append(side.render_only_s(source))
+        for side in sides:
+            timing = Timing(
+                statistics.median(totals[side.name]), statistics.median(renders[side.name])
+            )
+            results[side.name].append(timing)
+    return results
 
 
 def _seconds(work: Callable[[Path, Path], Path], source: Path, out_dir: Path) -> float:
@@ -235,8 +250,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="jobfarm-thumbs-") as tmp:
         scratch = Path(tmp)
         files = models(args.fixtures, scratch)
-        results = {"ours": side_timings(Ours(args.size), files, args, scratch)}
-        # Created only now: the engine's threads must not share the processor with ours.
+        sides: list[Renderer] = [Ours(args.size)]
         engine = f3d_engine()
         if isinstance(engine, str):
             if not args.without_f3d:
@@ -244,19 +258,12 @@ def main() -> None:
             print(f"{engine}; comparison skipped (--without-f3d)")
         else:
             print(f"f3d draws offscreen through {engine[1]}")
-            results["f3d"] = side_timings(F3d(engine[0], args.size), files, args, scratch)
+            sides.append(F3d(engine[0], args.size))
+        results = timings(sides, files, args.repeat, args.out or scratch)
         print(f"thumbnails at {args.size}×{args.size}, median of {args.repeat}, file → PNG (ms)")
         report(files, results, args.size)
     if args.out:
         print(f"PNGs in {args.out}/ours and {args.out}/f3d")
-
-
-def side_timings(
-    side: Renderer, files: list[Path], args: argparse.Namespace, scratch: Path
-) -> list[Timing]:
-    out_dir = (args.out or scratch) / side.name
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return timings(side, files, args.repeat, out_dir)
 
 
 if __name__ == "__main__":

@@ -18,6 +18,8 @@ AMBIENT = 0.22
 SKY_TILT = 0.35
 SPECULAR = 0.12
 SHININESS = 32
+# 0.5 ** SHININESS is about 2e-10, far below a step of `SRGB_STEPS`.
+HIGHLIGHT_FLOOR = 0.5
 GAMMA = 2.2
 # sRGB → linear for each byte, and linear → sRGB in this many steps.
 TO_LINEAR = ((np.arange(256) / 255.0) ** GAMMA).astype(np.float32)
@@ -36,7 +38,7 @@ def shade(normals: npt.NDArray[np.float32], base: npt.NDArray[np.uint8]) -> npt.
         + KEY_STRENGTH * np.maximum(unit @ key, 0)
         + FILL_STRENGTH * np.maximum(unit @ fill, 0)
     )
-    specular = SPECULAR * _power(np.maximum(unit @ half, 0), SHININESS)
+    specular = SPECULAR * _power(_highlight_base(unit @ half), SHININESS)
     linear = TO_LINEAR[base] * diffuse[:, None] + specular[:, None]
     steps = np.clip(linear * (SRGB_STEPS - 1) + 0.5, 0, SRGB_STEPS - 1).astype(np.intp)
     return TO_SRGB[steps]
@@ -47,6 +49,13 @@ def _towards_camera(normals: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]
     # The sign turns every normal towards the camera: two-sided lighting.
     length = np.where(normals[:, 2:] < 0, -length, length)
     return np.divide(normals, length, out=np.zeros_like(normals), where=length != 0)
+
+
+def _highlight_base(cosine: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """The cosines the highlight is raised from, those below `HIGHLIGHT_FLOOR` made 0:
+    their highlight is below what a byte of sRGB shows, and squaring them would pass
+    through subnormal floats, each step many times slower than a normal one."""
+    return np.where(cosine < HIGHLIGHT_FLOOR, np.float32(0), cosine)
 
 
 def _power(base: npt.NDArray[np.float32], exponent: int) -> npt.NDArray[np.float32]:
