@@ -125,6 +125,10 @@ class LocalBlobStore:
         The file is flushed to disk before the rename, so the blob appears whole
         or not at all; across filesystems this falls back to a copy.
         """
+        # The rename alone keeps the blob whole for other processes, even if this one
+        # dies. The flush is for an OS crash or power loss, when the disk may keep the
+        # rename but not the data (allocated late), and the job's commit that follows
+        # would point at an empty file: this per-job fsync buys integrity, so it stays.
         target = self.path(key)
         digest, size = hashlib.sha256(), 0
         with source.open("rb") as src:

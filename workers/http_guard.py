@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import requests
@@ -70,14 +71,22 @@ class GuardedAdapter(HTTPAdapter):
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        http_conn = _guarded(HTTPConnection, self._allowed)
-        https_conn = _guarded(HTTPSConnection, self._allowed)
-        self.poolmanager.pool_classes_by_scheme = {
-            "http": type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
-            "https": type(
-                "GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}
-            ),
-        }
+        self.poolmanager.pool_classes_by_scheme = dict(guarded_pools(self._allowed))
+
+
+@lru_cache(maxsize=8)
+def guarded_pools(allowed: AddressCheck) -> dict[str, type[HTTPConnectionPool]]:
+    """The pool classes, by scheme, whose connections refuse what `allowed` rejects.
+
+    Made once per check and process: building four classes was most of the cost of
+    the session every job gets, HTTP or not.
+    """
+    http_conn = _guarded(HTTPConnection, allowed)
+    https_conn = _guarded(HTTPSConnection, allowed)
+    return {
+        "http": type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),
+        "https": type("GuardedHTTPSPool", (HTTPSConnectionPool,), {"ConnectionCls": https_conn}),
+    }
 
 
 def client_session(guard: bool, allowed: AddressCheck = is_public_address) -> requests.Session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -86,13 +87,16 @@ class Beater:
     """A daemon thread that beats for the one run it watches, started on first use.
 
     A pool process runs one job at a time, so one thread serves all its runs and a
-    job pays for no thread of its own.
+    job pays for no thread of its own. Nor does it wake the thread: without a run the
+    thread sleeps one interval at a time, so a new run's first beat, one interval
+    away, is never earlier than the thread's wake-up unless its interval is shorter.
     """
 
     def __init__(self) -> None:
-        self._changed = threading.Condition()
+        self._changed = threading.Condition(threading.Lock())
         self._run: Heartbeat | None = None
         self._due = 0.0
+        self._wakes_at = self._idle_s = math.inf
         self._thread: threading.Thread | None = None
 
     def watch(self, run: Heartbeat) -> None:
@@ -101,13 +105,14 @@ class Beater:
                 self._thread = threading.Thread(target=self._loop, name="heartbeat", daemon=True)
                 self._thread.start()
             self._run, self._due = run, time.monotonic() + run.interval_s
-            self._changed.notify()
+            self._idle_s = run.interval_s
+            if self._due < self._wakes_at:
+                self._changed.notify()
 
     def release(self, run: Heartbeat) -> None:
         with self._changed:
             if self._run is run:
                 self._run = None
-                self._changed.notify()
 
     def _loop(self) -> None:
         while True:
@@ -119,11 +124,13 @@ class Beater:
     def _next_due(self) -> Heartbeat:
         """Wait until the watched run's next beat is due; that run."""
         with self._changed:
-            while self._run is None or time.monotonic() < self._due:
-                timeout = None if self._run is None else self._due - time.monotonic()
-                self._changed.wait(timeout)
-            self._due += self._run.interval_s
-            return self._run
+            while (run := self._run) is None or time.monotonic() < self._due:
+                now = time.monotonic()
+                self._wakes_at = self._due if run is not None else now + self._idle_s
+                self._changed.wait(None if self._wakes_at == math.inf else self._wakes_at - now)
+            self._wakes_at = -math.inf  # beating: the next watch needs no wake-up
+            self._due += run.interval_s
+            return run
 
 
 _beater: Beater | None = None

@@ -1,6 +1,12 @@
 import pytest
 
-from workers.http_guard import ForbiddenAddress, is_public_address, resolve_checked
+from workers.http_guard import (
+    ForbiddenAddress,
+    client_session,
+    guarded_pools,
+    is_public_address,
+    resolve_checked,
+)
 
 
 @pytest.mark.parametrize(
@@ -31,3 +37,17 @@ def test_public_addresses(address: str, public: bool) -> None:
 def test_names_resolving_to_loopback_are_refused() -> None:
     with pytest.raises(ForbiddenAddress, match="non-public"):
         resolve_checked("localhost", 80, is_public_address)
+
+
+def test_guarded_sessions_share_their_pool_classes() -> None:
+    first = client_session(guard=True).get_adapter("http://example.com/")
+    second = client_session(guard=True).get_adapter("https://example.com/")
+
+    assert first.poolmanager.pool_classes_by_scheme == second.poolmanager.pool_classes_by_scheme  # type: ignore[attr-defined]
+
+
+def test_a_shared_guarded_pool_still_refuses_loopback() -> None:
+    pool = guarded_pools(is_public_address)["http"]("localhost", 80)
+
+    with pytest.raises(ForbiddenAddress, match="non-public"):
+        pool._new_conn().connect()

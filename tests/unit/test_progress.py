@@ -110,6 +110,15 @@ def test_consecutive_runs_share_the_process_heartbeat_thread() -> None:
     assert len(set().union(*(run.threads for run in runs))) == 1
 
 
+def test_a_run_with_a_shorter_interval_than_the_last_one_is_beaten_on_time() -> None:
+    with CountedHeartbeat(interval_s=3600) as slow:
+        pass
+    with CountedHeartbeat(interval_s=0.01, beats_wanted=2) as quick:
+        assert quick.enough.wait(WAIT_S)
+
+    assert slow.beats == 0
+
+
 def test_a_lost_run_is_no_longer_beaten_for_and_its_next_report_raises() -> None:
     events: list[str] = []
     with CountedHeartbeat(interval_s=0.01, held=False) as beat:
