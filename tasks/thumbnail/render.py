@@ -127,7 +127,9 @@ def _single_samples(
     lowest = np.minimum(np.minimum(sides[0], sides[1]), sides[2])
     highest = np.maximum(np.maximum(sides[0], sides[1]), sides[2])
     inside = np.flatnonzero((lowest >= -SIDE_SLACK) | (highest <= SIDE_SLACK))
-    depth = np.take(z, number[inside], axis=0).mean(axis=1)
+    zs = np.take(z, number[inside], axis=0)
+    # Summed column by column: `mean(axis=1)` over three values is many times slower.
+    depth = (zs[:, 0] + zs[:, 1] + zs[:, 2]) / np.float32(3)
     return (
         row[inside] * width + col[inside],
         (_depth_level(depth) << TRIANGLE_BITS) | (number[inside] + first),
