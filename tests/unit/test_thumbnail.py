@@ -19,6 +19,7 @@ from tasks.thumbnail import (
     ThumbnailParams,
     load_triangles,
     run_thumbnail,
+    shading,
     thumbnail_tessellation,
 )
 from tasks.thumbnail.framing import frame, is_z_up, supersampling, view_rotation
@@ -179,6 +180,24 @@ def test_small_and_stray_triangles(triangle: list[tuple[float, ...]], drawn: boo
     assert (draw_samples([triangle]) == 0).any() == drawn
 
 
+def quad(depth_left: float, depth_right: float, side: int) -> list[list[tuple[float, ...]]]:
+    """Two triangles covering a `side`-sample square, their depth a ramp across it."""
+    a, b = (0, 0, depth_left), (side, 0, depth_right)
+    c, d = (side, side, depth_right), (0, side, depth_left)
+    return [[a, b, c], [a, c, d]]
+
+
+def test_along_each_row_the_nearer_of_two_crossing_squares_wins() -> None:
+    side = 64
+    rising, falling = quad(0.1, 0.9, side), quad(0.9, 0.1, side)
+
+    nearest = draw_samples(rising + falling, size=side)
+
+    # They cross half-way: to the left the rising square (triangles 0, 1) is nearer.
+    assert (nearest[:, : side // 2] < 2).all()
+    assert ((nearest[:, side // 2 :] >= 2) & (nearest[:, side // 2 :] < 4)).all()
+
+
 def test_a_triangle_larger_than_the_picture_covers_it_all() -> None:
     assert (draw_samples([[(-50, -50, 0.5), (90, -50, 0.5), (-50, 90, 0.5)]]) == 0).all()
 
@@ -192,6 +211,16 @@ def test_lighting_is_two_sided_and_favours_the_key_light() -> None:
     assert lit[0].tolist() == lit[1].tolist()
     assert lit[2].sum() > lit[0].sum()
     assert (lit[3] > 0).all()
+
+
+def test_the_highlight_cut_off_changes_no_colour(monkeypatch: pytest.MonkeyPatch) -> None:
+    normals = np.random.default_rng(7).normal(size=(20_000, 3)).astype(np.float32)
+    base = np.random.default_rng(8).integers(0, 256, size=(20_000, 3), dtype=np.uint8)
+    lit = shade(normals, base)
+
+    monkeypatch.setattr(shading, "HIGHLIGHT_FLOOR", 0.0)
+
+    assert np.array_equal(shade(normals, base), lit)
 
 
 # The job
