@@ -69,7 +69,8 @@ def create_batch(
     session.flush()
     rows = [task.row(now) | {"batch_id": batch_id, "callback_url": callback_url} for task in tasks]
     if rows:
-        session.execute(insert(Job), rows)
+        # Core, not the ORM's bulk path: the rows need no objects, only the INSERT.
+        session.connection().execute(insert(Job.__table__), rows)
     return BatchView.from_row(batch), {task.queue for task in tasks}
 
 
