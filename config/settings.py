@@ -173,6 +173,9 @@ class Settings(BaseSettings):
     stale_running_after_s: float = Field(default=60.0, gt=0)
     unsent_queued_after_s: float = Field(default=5.0, ge=0)
     lost_queued_after_s: float = Field(default=900.0, gt=0)
+    # A released job not started this long after its message went out, whose message the
+    # broker no longer holds (Redis restarted empty), goes back to the backlog at once.
+    vanished_after_s: float = Field(default=10.0, gt=0)
     reconcile_interval_s: float = Field(default=15.0, gt=0)
     purge_interval_s: float = Field(default=3600.0, gt=0)
     enqueue_retries: int = Field(default=1, ge=0)
@@ -205,6 +208,9 @@ class Settings(BaseSettings):
     # Celery task events from every worker all the time. Off, workers send them only
     # once Flower (or `celery control enable_events`) asks, and a short job costs less.
     task_events: bool = False
+    # How long an API process trusts an API key it verified before asking SQL again:
+    # a revoked key keeps working for up to this long on each API process. 0: ask every time.
+    api_key_cache_ttl_s: float = Field(default=5.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_prod(self) -> Settings:

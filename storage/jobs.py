@@ -511,12 +511,32 @@ def find_undelivered(
     for row in rows:
         if row.enqueued_at is None and row.dispatch_id:
             unsent.append(Dispatch(row.id, row.dispatch_id, row.queue, row.kind))
-            continue
-        moved = session.execute(
+        elif back_to_backlog(session, [(row.id, row.dispatch_id or "")]):
+            queues.add(row.queue)
+    return unsent, queues
+
+
+def released_unstarted(session: Session, sent_before: datetime) -> list[Dispatch]:
+    """Released jobs not started, whose message reached the broker before `sent_before`."""
+    rows = session.execute(
+        select(Job.id, Job.dispatch_id, Job.queue, Job.kind).where(
+            Job.state == JobState.QUEUED,
+            Job.released_at.is_not(None),
+            Job.enqueued_at < sent_before,
+        )
+    ).all()
+    return [Dispatch(r.id, r.dispatch_id or "", r.queue, r.kind) for r in rows]
+
+
+def back_to_backlog(session: Session, messages: list[tuple[str, str]]) -> int:
+    """Put released jobs whose message (job id, dispatch id) is gone back in the backlog,
+    under a new message id: should the old message surface after all, the runner drops
+    it. A job claimed meanwhile, or already re-sent, is left alone. Returns how many."""
+    moved = 0
+    for job_id, dispatch_id in messages:
+        moved += session.execute(
             update(Job)
-            .where(
-                Job.id == row.id, Job.state == JobState.QUEUED, Job.dispatch_id == row.dispatch_id
-            )
+            .where(Job.id == job_id, Job.state == JobState.QUEUED, Job.dispatch_id == dispatch_id)
             .values(
                 dispatch_id=new_dispatch_id(),
                 released_at=None,
@@ -525,9 +545,7 @@ def find_undelivered(
             )
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
-        if moved:
-            queues.add(row.queue)
-    return unsent, queues
+    return moved
 
 
 def stale_cutoff(seconds: float) -> datetime:

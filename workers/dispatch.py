@@ -4,13 +4,17 @@ Each worker announces its slots (its concurrency, for each queue it consumes) in
 and renews them while it lives, a lease that lapses `ANNOUNCE_TTL_S` after the last
 renewal however the worker ended; a queue's window is the slots of live leases on it
 plus `dispatch_headroom`. Messages released into a lapsing lease wait in the broker for
-the next worker of the queue, as any message does. Releases happen where capacity appears: in a submission's
-transaction, in a finishing job's, when a worker starts, and in the reconciler (the
-safety net). The choice itself is storage.dispatch's.
+the next worker of the queue, as any message does.
+
+Releases happen where capacity appears: in a submission's transaction, in a finishing
+job's, when a worker starts, and in the reconciler (the safety net). The choice itself
+is storage.dispatch's. The reconciler also finds released jobs whose message the broker
+lost (`vanished`), which would otherwise hold their slots.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -37,6 +41,12 @@ ANNOUNCE_TTL_S = 30.0
 RENEW_EVERY_S = 10.0
 # How long a process trusts the slots it last read: a worker joining is seen this late.
 SLOTS_FRESH_FOR_S = 2.0
+
+# Where kombu's Redis transport keeps messages: a list per queue and priority step, and
+# one hash of the delivered but unacknowledged.
+PRIORITY_SEP = "\x06\x16"
+PRIORITY_STEPS = (3, 6, 9)
+UNACKED_KEY = "unacked"
 
 _slots_cache: tuple[float, dict[str, int]] | None = None
 _slots_lock = threading.Lock()
@@ -119,6 +129,45 @@ def release_and_send(queues: Iterable[str]) -> int:
         released = release(session, queues)
     send(released)
     return len(released)
+
+
+def vanished(suspects: list[Dispatch]) -> list[Dispatch]:
+    """Those of `suspects` (released, not started) whose message the broker no longer
+    holds. A message in flight from the broker to a worker may be counted gone: it is
+    then dropped at its claim, the job running once under its new message."""
+    if not suspects:
+        return []
+    present = task_ids_in_broker({d.queue for d in suspects})
+    if present is None:
+        return []
+    return [d for d in suspects if d.dispatch_id not in present]
+
+
+def task_ids_in_broker(queues: Iterable[str]) -> set[str] | None:
+    """The task ids of every message Redis holds for `queues`: waiting in their lists
+    (every priority step's) or delivered to a worker and not yet acknowledged (the
+    transport's `unacked` hash, which also holds retries waiting out their countdown).
+    None when the broker is not Redis. The window keeps both small."""
+    if not get_settings().broker_url.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    client = redis_client()
+    pipe = client.pipeline(transaction=False)
+    for queue in queues:
+        for name in [queue, *(f"{queue}{PRIORITY_SEP}{step}" for step in PRIORITY_STEPS)]:
+            pipe.lrange(name, 0, -1)
+    pipe.hvals(UNACKED_KEY)
+    *lists, unacked = pipe.execute()
+    found = {_task_id(raw) for raw in (m for waiting in lists for m in waiting)}
+    found |= {_task_id(raw, delivered=True) for raw in unacked}
+    return found
+
+
+def _task_id(raw: bytes, delivered: bool = False) -> str:
+    try:
+        message = json.loads(raw)
+        return str((message[0] if delivered else message)["headers"]["id"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return ""
 
 
 class Announcer:

@@ -10,7 +10,7 @@ from storage import files, jobs, webhooks
 from storage.db import session_scope
 from storage.models import utcnow
 from workers.app import app
-from workers.dispatch import release_and_send
+from workers.dispatch import release_and_send, vanished
 from workers.enqueue import send_deliveries, send_delivery, send_jobs
 from workers.resources import blob_store
 
@@ -24,7 +24,7 @@ def reconcile() -> dict[str, int]:
     - running jobs whose worker stopped heartbeating: back to the backlog (or failed, out
       of attempts);
     - released jobs whose message never reached the broker: sent again; those whose
-      message was lost there: back to the backlog;
+      message the broker no longer holds, or held too long: back to the backlog;
     - every job queue: released as far as its window allows (the dispatcher's safety net);
     - webhook deliveries that are due: sent.
     """
@@ -40,6 +40,12 @@ def reconcile() -> dict[str, int]:
             lost_before=jobs.stale_cutoff(settings.lost_queued_after_s),
         )
     sent = send_jobs(unsent)
+    with session_scope(settings.sql_url) as session:
+        suspects = jobs.released_unstarted(session, jobs.stale_cutoff(settings.vanished_after_s))
+    gone = vanished(suspects)
+    if gone:
+        with session_scope(settings.sql_url) as session:
+            jobs.back_to_backlog(session, [(d.job_id, d.dispatch_id) for d in gone])
     released = release_and_send(LONG_QUEUES)
     send_deliveries(failed_deliveries)
     with session_scope(settings.sql_url) as session:
@@ -49,6 +55,7 @@ def reconcile() -> dict[str, int]:
     counts = {
         "recovered_queues": len(recovered),
         "lost_queues": len(lost),
+        "vanished": len(gone),
         "resent": sent,
         "released": released,
         "webhooks_due": len(due),

@@ -198,3 +198,40 @@ def test_policies_are_listed_and_a_cap_can_be_lifted(own_farm: Farm) -> None:
     assert len(listed) == 2
     assert '"queue": "*", "weight": 3, "max_in_flight": null' in listed[0]
     assert '"queue": "render", "weight": 1, "max_in_flight": null' in listed[1]
+
+
+def test_released_jobs_whose_messages_redis_lost_are_released_again(tmp_path: Path) -> None:
+    # Redis restarted empty: every released message is gone. Their jobs must not hold
+    # the window until `lost_queued_after_s` (here an hour): the reconciler sees the
+    # broker no longer holds them.
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    settings = {**FAST_SETTINGS, "lost_queued_after_s": 3600, "vanished_after_s": 2}
+    with fresh_postgres_database() as database_url:
+        farm = Farm(tmp_path, server.url, database_url, **settings)
+        farm.migrate()
+        try:
+            farm.start_roles(long=2, short=1)
+            creds = farm.create_key("forgotten")
+            farm.stop("worker-long")  # its lease outlives it: jobs are released, and wait
+            submitted = [farm.client(creds.api_key).submit() for _ in range(2)]
+            mine = [job["task_id"].encode() for job in submitted]
+            wait_until(
+                lambda: all(
+                    any(m in raw for raw in farm.redis().lrange("cad", 0, -1)) for m in mine
+                ),
+                30,
+                "both messages to reach Redis",
+            )
+            farm.redis().delete("cad")  # as a restart without persistence would
+            farm.start_worker("long", concurrency=2)
+
+            api = farm.client(creds.api_key)
+            done = [api.wait_final(job["id"], timeout_s=60) for job in submitted]
+        finally:
+            farm.stop_all()
+            server.stop()
+
+    assert [job["state"] for job in done] == ["succeeded", "succeeded"]
+    assert all(d["task_id"] != s["task_id"] for d, s in zip(done, submitted, strict=True))
+    assert all(d["attempts"] == 1 for d in done)
