@@ -20,6 +20,7 @@ PRODUCT_GREY = (172, 182, 196)
 # Where the corners lie in each triangle's record: after its normal (three float32),
 # before its attribute count (a uint16).
 STL_CORNERS = slice(12, 48)
+STL_CHUNK_TRIANGLES = 1 << 14
 
 
 @dataclass(frozen=True)
@@ -48,16 +49,31 @@ def is_binary_stl(source: Path) -> bool:
 def read_binary_stl(source: Path) -> Triangles:
     """A binary STL's triangles as they are stored (no vertex merging, which drawing
     does not need); `InvalidInput` if it holds none, or coordinates that are not finite."""
-    records = np.fromfile(source, dtype=np.uint8, offset=STL_HEADER_BYTES)
-    records = records.reshape(-1, STL_TRIANGLE_BYTES)
-    if len(records) == 0:
+    count = (source.stat().st_size - STL_HEADER_BYTES) // STL_TRIANGLE_BYTES
+    if count <= 0:
         raise InvalidInput("the stl file holds no triangles")
-    # Copied as bytes, then seen as floats: several times faster than copying the
-    # unaligned floats of a structured array.
-    corners = np.ascontiguousarray(records[:, STL_CORNERS]).view("<f4").reshape(-1, 3, 3)
-    if not np.isfinite(corners).all():
+    corners = _stl_corners(source, count)
+    # A NaN or an infinity anywhere shows in the bounds, which cost less to find.
+    if not (np.isfinite(corners.min()) and np.isfinite(corners.max())):
         raise InvalidInput("the stl file has vertices that are not finite numbers")
     return Triangles(corners, _uniform(PRODUCT_GREY, len(corners)))
+
+
+def _stl_corners(source: Path, count: int) -> npt.NDArray[np.float32]:
+    """The corners of the file's `count` triangles, (count, 3, 3). Records are read a
+    chunk at a time and only their corners kept, copied as bytes while the chunk is in
+    the processor's caches: several times faster than the unaligned floats of a
+    structured array, and the whole file is never held twice."""
+    corners = np.empty((count, STL_CORNERS.stop - STL_CORNERS.start), dtype=np.uint8)
+    chunk = np.empty((min(count, STL_CHUNK_TRIANGLES), STL_TRIANGLE_BYTES), dtype=np.uint8)
+    with source.open("rb", buffering=0) as f:
+        f.seek(STL_HEADER_BYTES)
+        for first in range(0, count, len(chunk)):
+            records = chunk[: count - first]
+            if f.readinto(records.reshape(-1)) != records.nbytes:
+                raise InvalidInput("the stl file is shorter than its header says")
+            corners[first : first + len(records)] = records[:, STL_CORNERS]
+    return corners.view("<f4").reshape(-1, 3, 3)
 
 
 def from_scene(scene: trimesh.Scene) -> Triangles:

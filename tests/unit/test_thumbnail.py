@@ -26,7 +26,13 @@ from tasks.thumbnail.framing import frame, is_z_up, supersampling, view_rotation
 from tasks.thumbnail.mesh_readers import read_simple_mesh
 from tasks.thumbnail.render import rasterise
 from tasks.thumbnail.shading import shade
-from tasks.thumbnail.triangles import PRODUCT_GREY, Triangles, from_scene, read_binary_stl
+from tasks.thumbnail.triangles import (
+    PRODUCT_GREY,
+    STL_CHUNK_TRIANGLES,
+    Triangles,
+    from_scene,
+    read_binary_stl,
+)
 from tasks.types import JobContext, JobOutcome
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "cad"
@@ -358,6 +364,31 @@ def test_a_binary_stl_with_nothing_to_draw_is_refused(
 
     with pytest.raises(InvalidInput, match=reason):
         thumbnail(source, tmp_path, width=64, height=64)
+
+
+def test_a_binary_stl_of_many_chunks_is_read_with_every_triangle(tmp_path: Path) -> None:
+    source = tmp_path / "sphere.stl"
+    sphere = trimesh.creation.icosphere(subdivisions=5)  # 20,480 triangles
+    assert len(sphere.faces) > STL_CHUNK_TRIANGLES
+    sphere.export(source)
+
+    direct = read_binary_stl(source)
+
+    assert np.array_equal(direct.corners, sphere.triangles.astype(np.float32))
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_a_binary_stl_with_one_bad_coordinate_in_its_last_chunk_is_refused(
+    value: float, tmp_path: Path
+) -> None:
+    count = STL_CHUNK_TRIANGLES + 5
+    source = tmp_path / "part.stl"
+    record = np.zeros(count, dtype=[("n", "<f4", 3), ("v", "<f4", 9), ("a", "<u2")])
+    record["v"][-1, 4] = value
+    source.write_bytes(bytes(80) + count.to_bytes(4, "little") + record.tobytes())
+
+    with pytest.raises(InvalidInput, match="not finite"):
+        read_binary_stl(source)
 
 
 # Loading for thumbnails
