@@ -70,7 +70,7 @@ def _stl_corners(source: Path, count: int) -> npt.NDArray[np.float32]:
         f.seek(STL_HEADER_BYTES)
         for first in range(0, count, len(chunk)):
             records = chunk[: count - first]
-            if f.readinto(memoryview(records.reshape(-1))) != records.nbytes:
+            if f.readinto(records.reshape(-1).data) != records.nbytes:
                 raise InvalidInput("the stl file is shorter than its header says")
             corners[first : first + len(records)] = records[:, STL_CORNERS]
     return corners.view("<f4").reshape(-1, 3, 3)
