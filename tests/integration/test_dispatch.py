@@ -5,6 +5,8 @@ Redis and database), so that no other test's jobs share its queues."""
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from sqlalchemy import func, select
 
 from storage.db import read_scope
@@ -20,6 +23,7 @@ from tests.conftest import fresh_postgres_database
 from tests.farm import Farm, RedisServer, wait_until
 from tests.integration.conftest import FAST_SETTINGS
 from tests.integration.test_smartmanu import CHEST_SOLID, Smartmanu
+from workers.dispatch import SLOTS_KEY, announce, read_slots
 
 SLOTS = 2
 
@@ -235,3 +239,17 @@ def test_released_jobs_whose_messages_redis_lost_are_released_again(tmp_path: Pa
     assert [job["state"] for job in done] == ["succeeded", "succeeded"]
     assert all(d["task_id"] != s["task_id"] for d, s in zip(done, submitted, strict=True))
     assert all(d["attempts"] == 1 for d in done)
+
+
+def test_slot_leases_add_up_and_lapse(redis_url: str) -> None:
+    client = redis.Redis.from_url(redis_url)
+    queue = f"test-{uuid.uuid4().hex[:8]}"
+    announce(client, "long-1@a", (queue,), 3)
+    announce(client, "long-2@b", (queue,), 2)
+    assert read_slots(client, (queue,)) == {queue: 5}
+
+    # A lease past its time counts for nothing, and is cleared away.
+    client.hset(SLOTS_KEY + queue, "long-1@a", f"3 {time.time() - 1:.0f}")
+    assert read_slots(client, (queue,)) == {queue: 2}
+    assert client.hkeys(SLOTS_KEY + queue) == [b"long-2@b"]
+    client.delete(SLOTS_KEY + queue)
