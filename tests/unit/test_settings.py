@@ -1,6 +1,7 @@
 import pytest
 from pydantic import ValidationError
 
+from cli.roles import worker_argv
 from config.celery import celery_config
 from config.settings import Settings, TimeLimit
 
@@ -79,3 +80,13 @@ def test_celery_config_keeps_messages_invisible_longer_than_any_job() -> None:
         "webhooks",
         "maintenance",
     }
+
+
+@pytest.mark.parametrize("always_on", [False, True])
+def test_task_events_are_always_on_only_when_the_operator_asks(always_on: bool) -> None:
+    settings = Settings(task_events=always_on)
+    conf = celery_config(settings)
+
+    assert conf["worker_send_task_events"] is always_on
+    assert conf["task_send_sent_event"] is always_on
+    assert ("--task-events" in worker_argv(settings, "long")) is always_on
