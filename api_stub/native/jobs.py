@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from contextlib import closing
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
+from starlette.concurrency import run_in_threadpool
 
 from api_stub.bounds import SQL_INT_MAX
 from api_stub.callers import Principal
@@ -17,6 +19,7 @@ from api_stub.submission import Rejected, Submission, submit
 from config.settings import Settings
 from storage import audit, dispatch, jobs
 from storage.credits import InsufficientCredits
+from storage.db import get_sessionmaker, read_scope
 from storage.jobs import IdempotencyConflict, JobNotFound, JobView
 from storage.states import IllegalTransition, JobState
 from storage.urls import download_links
@@ -41,10 +44,9 @@ def not_found(job_id: str) -> Problem:
 
 
 @router.post("", status_code=202, response_model=JobPublic)
-def create_job(
+async def create_job(
     body: JobCreate,
     caller: CallerDep,
-    session: SessionDep,
     settings: SettingsDep,
     request_id: RequestIdDep,
     response: Response,
@@ -68,23 +70,34 @@ def create_job(
         idempotency_key=idempotency_key,
         priority=body.priority,
     )
-    try:
-        job, created = submit(session, sub, settings, request_id, actor=caller.key_id)
-    except Rejected as exc:
-        raise field_error(422, exc.field, exc.message) from None
-    except InsufficientCredits as exc:
-        raise Problem(
-            402,
-            f"insufficient credits: {exc.needed} needed, {exc.balance} available",
-            "insufficient-credits",
-        ) from None
-    except IdempotencyConflict:
-        raise Problem(
-            409, "this Idempotency-Key was used with a different request", "idempotency-conflict"
-        ) from None
+    job, created = await run_in_threadpool(submitted, sub, settings, request_id, caller.key_id)
     if not created:
         response.headers["Idempotent-Replayed"] = "true"
     return public(job, settings)
+
+
+def submitted(
+    sub: Submission, settings: Settings, request_id: str | None, actor: str
+) -> tuple[JobView, bool]:
+    """`submit` in a session of its own, its refusals as problems. The route runs this
+    in one thread hop, so the session's whole life (and every blocking call) is in it."""
+    with closing(get_sessionmaker(settings.sql_url)()) as session:
+        try:
+            return submit(session, sub, settings, request_id, actor=actor)
+        except Rejected as exc:
+            raise field_error(422, exc.field, exc.message) from None
+        except InsufficientCredits as exc:
+            raise Problem(
+                402,
+                f"insufficient credits: {exc.needed} needed, {exc.balance} available",
+                "insufficient-credits",
+            ) from None
+        except IdempotencyConflict:
+            raise Problem(
+                409,
+                "this Idempotency-Key was used with a different request",
+                "idempotency-conflict",
+            ) from None
 
 
 @router.get("", response_model=JobPage)
@@ -104,14 +117,19 @@ def list_jobs(
 
 
 @router.get("/{job_id}", response_model=JobPublic)
-def get_job(
-    job_id: str, caller: CallerDep, session: ReadSessionDep, settings: SettingsDep
-) -> JobPublic:
-    try:
-        job = jobs.get_job(session, caller.tenant_id, job_id)
-    except JobNotFound:
-        raise not_found(job_id) from None
-    return JobPublic.of(job, download_links(settings), dispatch.position(session, job))
+async def get_job(job_id: str, caller: CallerDep, settings: SettingsDep) -> JobPublic:
+    return await run_in_threadpool(read_job, settings, caller.tenant_id, job_id)
+
+
+def read_job(settings: Settings, tenant_id: str, job_id: str) -> JobPublic:
+    """The tenant's job as the API shows it, read in a session of its own: the route
+    runs this in one thread hop for the whole read."""
+    with read_scope(settings.sql_url) as session:
+        try:
+            job = jobs.get_job(session, tenant_id, job_id)
+        except JobNotFound:
+            raise not_found(job_id) from None
+        return JobPublic.of(job, download_links(settings), dispatch.position(session, job))
 
 
 @router.post("/{job_id}/cancel", response_model=JobPublic)

@@ -6,7 +6,10 @@ import json
 
 import requests
 
-from tests.farm import Farm
+from config.settings import Settings
+from tests.farm import Farm, wait_until
+
+KEY_CACHE_TTL_S = Settings.model_fields["api_key_cache_ttl_s"].default
 
 
 def test_noop_job_succeeds_and_its_output_downloads_through_the_signed_url(tenant) -> None:
@@ -42,6 +45,19 @@ def test_missing_or_wrong_key_is_401_problem_json(farm: Farm) -> None:
         assert response.headers["content-type"] == "application/problem+json"
         assert response.json()["status"] == 401
         assert response.headers["x-request-id"]
+
+
+def test_a_revoked_key_is_refused_within_the_key_cache_ttl(farm: Farm, tenant) -> None:
+    # The API process trusts a key it verified for the TTL; revoking must still take
+    # effect once that TTL has passed, on the next call.
+    assert tenant.api.get("/v1/jobs").status_code == 200
+    assert farm.jobfarm("keys", "revoke", tenant.creds.api_key).returncode == 0
+
+    wait_until(
+        lambda: tenant.api.get("/v1/jobs").status_code == 401,
+        KEY_CACHE_TTL_S + 2,
+        "the revoked key to be refused",
+    )
 
 
 def test_another_tenants_job_is_404(make_tenant) -> None:
