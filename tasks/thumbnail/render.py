@@ -188,9 +188,8 @@ def _spans(
     table: FloatArray, number: IntArray, first_row: IntArray, rows: IntArray, width: int
 ) -> Spans:
     """One span per triangle and sample row it crosses."""
-    tri = np.repeat(np.arange(len(rows)), rows)
     row = np.repeat(first_row, rows) + _ramp(rows)
-    t = np.take(table, tri, axis=1)
+    t = np.repeat(table, rows, axis=1)
     centre_y = row.astype(np.float32) + 0.5
     left, right = t[LEFT], t[RIGHT]
     for i in range(len(EDGES)):
@@ -208,7 +207,7 @@ def _spans(
     key, key_step = _span_depths(t, first_col, length, centre_y)
     return Spans(
         start=row * width + first_col.astype(np.int64),
-        key=(key << TRIANGLE_BITS) | number[tri],
+        key=(key << TRIANGLE_BITS) | np.repeat(number, rows),
         key_step=key_step << TRIANGLE_BITS,
         length=length,
     )
