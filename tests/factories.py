@@ -25,6 +25,8 @@ def job_view(**overrides: Any) -> JobView:
         "dispatch_id": "d",
         "dialect": "native",
         "client_ref": None,
+        "priority": 5,
+        "released_at": None,
         "attempts": 1,
         "max_attempts": 5,
         "completion": 100.0,
