@@ -16,7 +16,7 @@ from tasks.params.thumbnail import ThumbnailParams
 from tasks.thumbnail.framing import frame, is_z_up, supersampling, view_rotation
 from tasks.thumbnail.mesh_readers import read_simple_mesh
 from tasks.thumbnail.render import rasterise
-from tasks.thumbnail.shading import shade
+from tasks.thumbnail.shading import along, shade
 from tasks.thumbnail.triangles import (
     Triangles,
     from_indexed,
@@ -142,9 +142,8 @@ def _palette(
     shows[nearest] = True
     shown = np.flatnonzero(shows[:count])
     corners = np.take(triangles.corners, shown, axis=0)
-    normals = np.dot(
-        np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]), rotation.T
-    )
+    world = np.cross(corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0])
+    normals = np.stack([along(world, axis) for axis in rotation], axis=1)
     if background == TRANSPARENT:
         palette = np.zeros((count + 1, 4), dtype=np.uint8)
         palette[shown, 3] = 255

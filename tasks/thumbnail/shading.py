@@ -35,13 +35,20 @@ def shade(normals: npt.NDArray[np.float32], base: npt.NDArray[np.uint8]) -> npt.
     half = _unit(key + np.array([0, 0, 1], dtype=np.float32))
     diffuse = (
         AMBIENT * (1 + SKY_TILT * unit[:, 1])
-        + KEY_STRENGTH * np.maximum(unit @ key, 0)
-        + FILL_STRENGTH * np.maximum(unit @ fill, 0)
+        + KEY_STRENGTH * np.maximum(along(unit, key), 0)
+        + FILL_STRENGTH * np.maximum(along(unit, fill), 0)
     )
-    specular = SPECULAR * _power(_highlight_base(unit @ half), SHININESS)
+    specular = SPECULAR * _power(_highlight_base(along(unit, half)), SHININESS)
     linear = TO_LINEAR[base] * diffuse[:, None] + specular[:, None]
     steps = np.clip(linear * (SRGB_STEPS - 1) + 0.5, 0, SRGB_STEPS - 1).astype(np.intp)
     return TO_SRGB[steps]
+
+
+def along(vectors: npt.NDArray[np.float32], direction: npt.ArrayLike) -> npt.NDArray[np.float32]:
+    """Each of `vectors` (n, 3) dotted with `direction`, column by column: for three
+    columns, several times faster than a matrix product, which also wakes BLAS's threads."""
+    d = np.asarray(direction, dtype=np.float32)
+    return vectors[:, 0] * d[0] + vectors[:, 1] * d[1] + vectors[:, 2] * d[2]
 
 
 def _towards_camera(normals: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:

@@ -219,6 +219,15 @@ def test_lighting_is_two_sided_and_favours_the_key_light() -> None:
     assert (lit[3] > 0).all()
 
 
+def test_along_is_each_vectors_dot_product_with_the_direction() -> None:
+    vectors = np.array([[1, 0, 0], [0, 2, 0], [1, 1, 1], [-3, 0.5, 2]], np.float32)
+
+    dots = shading.along(vectors, (2.0, -1.0, 0.5))
+
+    assert dots.dtype == np.float32
+    assert dots.tolist() == [2.0, -2.0, 1.5, -5.5]
+
+
 def test_the_highlight_cut_off_changes_no_colour(monkeypatch: pytest.MonkeyPatch) -> None:
     normals = np.random.default_rng(7).normal(size=(20_000, 3)).astype(np.float32)
     base = np.random.default_rng(8).integers(0, 256, size=(20_000, 3), dtype=np.uint8)
