@@ -32,7 +32,7 @@ TRANSPARENT = "transparent"
 # facets) show no banding at 800×600. Capped for tiny thumbnails.
 SURFACE_DEVIATION_PX = 0.4
 MAX_RELATIVE_DEVIATION = 0.01
-# zlib's fastest level: the same pixels (PNG is lossless) in a file 5-25% larger, at a
+# zlib's fastest level: the same pixels (PNG is lossless) in a file up to 30% larger, at a
 # third of the default level's encoding time, which is a tenth of a small thumbnail's.
 PNG_COMPRESS_LEVEL = 1
 
