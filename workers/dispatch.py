@@ -48,6 +48,11 @@ PRIORITY_SEP = "\x06\x16"
 PRIORITY_STEPS = (3, 6, 9)
 UNACKED_KEY = "unacked"
 
+# Jobs shorter than this are short: their queue keeps one ready per slot (see `window`).
+SHORT_RUN_S = 1.0
+RUN_MEAN_WEIGHT = 0.2
+_run_s: dict[str, float] = {}
+
 _slots_cache: tuple[float, dict[str, int]] | None = None
 _slots_lock = threading.Lock()
 
@@ -101,9 +106,22 @@ def slots_by_queue() -> dict[str, int]:
 
 
 def window(queue: str) -> int:
-    """How many of `queue`'s jobs may be in flight (released or running) at once."""
+    """How many of `queue`'s jobs may be in flight (released or running) at once: its
+    slots, plus `dispatch_headroom`; plus one job ready per slot where this process has
+    seen the queue's jobs run shorter than `SHORT_RUN_S`, so that a slot freed by a
+    short job never idles while the next one's message goes out (a later job of higher
+    priority then waits for at most one short job per slot)."""
     slots = slots_by_queue().get(queue, 0)
-    return slots + get_settings().dispatch_headroom if slots else 0
+    if not slots:
+        return 0
+    ready = slots if _run_s.get(queue, SHORT_RUN_S) < SHORT_RUN_S else 0
+    return slots + max(get_settings().dispatch_headroom, ready)
+
+
+def note_run(queue: str, seconds: float) -> None:
+    """Count a run of `seconds` into this process's running mean for `queue`."""
+    last = _run_s.get(queue)
+    _run_s[queue] = seconds if last is None else last + RUN_MEAN_WEIGHT * (seconds - last)
 
 
 def release(session: Session, queues: Iterable[str]) -> list[Dispatch]:

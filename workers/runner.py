@@ -17,12 +17,14 @@ from typing import Any
 from billiard.exceptions import SoftTimeLimitExceeded
 from celery import Task
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from config.celery import LONG_QUEUES
 from config.settings import Settings, get_settings
 from storage import jobs
 from storage.db import session_scope
 from storage.jobs import Claim, Dispatch, Finished
+from storage.models import utcnow
 from tasks.errors import JobError, RetryableError
 from tasks.registry import UnknownKind, get_kind
 from tasks.types import JobContext, JobOutcome
@@ -142,7 +144,7 @@ def store_and_succeed(held: Claim, settings: Settings, outcome: JobOutcome) -> s
         )
     with session_scope(settings.sql_url) as session:
         done = jobs.mark_succeeded(session, held.job.id, held.token, outcome.result, outputs)
-        released = dispatch.release(session, [held.job.queue]) if done else []
+        released = release_after(session, held) if done else []
     if done is None:
         store.delete_prefix(prefix)
         return "lost"
@@ -171,7 +173,7 @@ def fail(
 ) -> str:
     with session_scope(settings.sql_url) as session:
         done = jobs.mark_failed(session, held.job.id, held.token, code, message, details)
-        released = dispatch.release(session, [held.job.queue]) if done else []
+        released = release_after(session, held) if done else []
     return "lost" if done is None else settled(done, released)
 
 
@@ -196,6 +198,13 @@ def retry_or_fail(held: Claim, settings: Settings, exc: RetryableError) -> str:
     )
     send_jobs([dispatch], countdown=delay)
     return "queued"
+
+
+def release_after(session: Session, held: Claim) -> list[Dispatch]:
+    """In the run's final transaction: release what the slot it frees lets through."""
+    assert held.job.started_at is not None
+    dispatch.note_run(held.job.queue, (utcnow() - held.job.started_at).total_seconds())
+    return dispatch.release(session, [held.job.queue])
 
 
 def settled(done: Finished, released: list[Dispatch]) -> str:
