@@ -23,6 +23,7 @@ from storage.db import get_sessionmaker, read_scope
 from storage.jobs import IdempotencyConflict, JobNotFound, JobView
 from storage.states import IllegalTransition, JobState
 from storage.urls import download_links
+from workers import dispatch as dispatcher
 from workers.enqueue import BROKER_ERRORS, send_deliveries
 from workers.revoke import stop_running
 
@@ -148,7 +149,10 @@ def cancel_job(
     except IllegalTransition as exc:
         raise Problem(409, f"job {job_id} already ended ({exc.current})", "job-ended") from None
     audit.record(session, "job.cancel", caller.key_id, caller.tenant_id, job_id, request_id)
+    # A released or running job frees its slot now, whatever its process does next.
+    released = dispatcher.release(session, [done.job.queue])
     session.commit()
+    dispatcher.send(released)
     try:
         stop_running(done.job)
     except BROKER_ERRORS:
