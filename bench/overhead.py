@@ -4,7 +4,9 @@ Farm: HTTP submit → SQL → Redis → worker (claim, run, store output, mark
 succeeded in SQL). Baseline: `send_task` → Redis → a worker running a no-op
 task, once with Celery's task events off (its default) and once on (as the farm
 runs them, so that Flower can follow every task). Same Redis server, same worker
-concurrency, one run.
+concurrency, one run. Then, one job at a time on the idle farm, with a callback:
+submit → the webhook received and verified (Standard Webhooks signature) by a local
+receiver, p50 and p99.
 
     python bench/overhead.py --jobs 1000 --concurrency 2 [--database-url postgresql://...]
 """
@@ -23,17 +25,20 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import redis
 import requests
 from sqlalchemy import select
+from standardwebhooks import Webhook
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from storage.db import session_scope  # noqa: E402
 from storage.models import Job  # noqa: E402
+from storage.tenants import Credentials  # noqa: E402
 from tests.farm import Farm, RedisServer, wait_until  # noqa: E402
 
 
@@ -78,6 +83,65 @@ def farm_run(farm: Farm, api_key: str, jobs: int, clients: int) -> Figures:
     end = max(r.finished_at for r in rows)
     latencies = [(r.finished_at - r.created_at).total_seconds() for r in rows]
     return Figures("farm", jobs, (end - start).total_seconds(), latencies)
+
+
+class VerifyingReceiver:
+    """A local webhook receiver that verifies each delivery and notes when it came."""
+
+    def __init__(self, secret: str) -> None:
+        self.arrived: dict[str, float] = {}
+        self.changed = threading.Condition()
+        receiver, hook = self, Webhook(secret)
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                event = hook.verify(body, dict(self.headers.items()))
+                self.send_response(204)
+                self.end_headers()
+                with receiver.changed:
+                    receiver.arrived[event["data"]["id"]] = time.perf_counter()
+                    receiver.changed.notify_all()
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def wait_for(self, job_id: str, timeout_s: float) -> float:
+        with self.changed:
+            if not self.changed.wait_for(lambda: job_id in self.arrived, timeout_s):
+                raise AssertionError(f"no verified webhook for {job_id} in {timeout_s} s")
+            return self.arrived[job_id]
+
+
+def webhook_run(farm: Farm, creds: Credentials, jobs: int) -> list[float]:
+    """Seconds from each submit to its verified webhook, one job at a time."""
+    receiver = VerifyingReceiver(creds.webhook_secret)
+    http = requests.Session()
+    http.headers["Authorization"] = f"Bearer {creds.api_key}"
+    latencies = []
+    try:
+        for _ in range(jobs):
+            started = time.perf_counter()
+            response = http.post(
+                farm.base_url + "/v1/jobs",
+                json={"kind": "noop", "callback_url": receiver.url},
+                timeout=60,
+            )
+            assert response.status_code == 202, response.text
+            latencies.append(receiver.wait_for(response.json()["id"], 30) - started)
+    finally:
+        receiver.server.shutdown()
+    return latencies
+
+
+def percentiles_ms(values: list[float]) -> str:
+    ordered = sorted(values)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return f"p50 {statistics.median(ordered) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
 
 
 def all_done(database_url: str, ids: set[str]) -> bool:
@@ -156,6 +220,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes, both sides")
     parser.add_argument("--clients", type=int, default=8, help="concurrent submitters")
     parser.add_argument("--database-url", help="the farm's database (default: SQLite)")
+    parser.add_argument("--webhook-jobs", type=int, default=200, help="one at a time")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="jobfarm-bench-") as tmp:
@@ -167,9 +232,12 @@ def main() -> None:
             farm.migrate()
             farm.start_web()
             farm.start_worker("long", concurrency=args.concurrency)
-            key = farm.create_key("bench").api_key
-            farm_run(farm, key, 50, args.clients)  # warm-up: imports, connections, pools
-            figures = [farm_run(farm, key, args.jobs, args.clients)]
+            creds = farm.create_key("bench")
+            farm_run(farm, creds.api_key, 50, args.clients)  # warm-up: imports, pools
+            figures = [farm_run(farm, creds.api_key, args.jobs, args.clients)]
+            farm.start_worker("short", concurrency=2)
+            webhook_run(farm, creds, 5)  # warm-up of the webhook path
+            webhooks = webhook_run(farm, creds, args.webhook_jobs)
             farm.stop_all()
             figures += [bare_figures(root, server.url, args, events) for events in (False, True)]
         finally:
@@ -186,6 +254,10 @@ def main() -> None:
     farm_fig, bare, bare_events = figures
     print(f"ratio farm/bare throughput: {farm_fig.rate / bare.rate:.2f}")
     print(f"ratio farm/bare+events throughput: {farm_fig.rate / bare_events.rate:.2f}")
+    print(
+        f"one job at a time, submit → verified webhook ({len(webhooks)} jobs): "
+        + percentiles_ms(webhooks)
+    )
 
 
 if __name__ == "__main__":
