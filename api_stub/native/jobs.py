@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api_stub.bounds import SQL_INT_MAX
 from api_stub.callers import Principal
-from api_stub.deps import CallerDep, ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
+from api_stub.deps import CallerDep, RequestIdDep, SessionDep, SettingsDep
 from api_stub.native.schemas import JobCreate, JobPage, JobPublic
 from api_stub.native.signed import SignedPrincipal
 from api_stub.problems import Problem, field_error
@@ -102,16 +102,23 @@ def submitted(
 
 
 @router.get("", response_model=JobPage)
-def list_jobs(
+async def list_jobs(
     caller: CallerDep,
-    session: ReadSessionDep,
     settings: SettingsDep,
     state: JobState | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=SQL_INT_MAX)] = 0,
 ) -> JobPage:
     """The caller's jobs, newest first."""
-    items, total = jobs.list_jobs(session, caller.tenant_id, state, limit, offset)
+    return await run_in_threadpool(read_page, settings, caller.tenant_id, state, limit, offset)
+
+
+def read_page(
+    settings: Settings, tenant_id: str, state: JobState | None, limit: int, offset: int
+) -> JobPage:
+    """One page of the tenant's jobs, read in a session of its own (one thread hop)."""
+    with read_scope(settings.sql_url) as session:
+        items, total = jobs.list_jobs(session, tenant_id, state, limit, offset)
     return JobPage(
         items=[public(j, settings) for j in items], total=total, limit=limit, offset=offset
     )
