@@ -1,9 +1,10 @@
 """The farm's overhead: N `noop` jobs through the whole farm against bare Celery.
 
-Farm: HTTP submit → SQL → Redis → worker (claim, run, store output, mark
-succeeded in SQL). Baseline: `send_task` → Redis → a worker running a no-op
-task, once with Celery's task events off (its default) and once on (as the farm
-runs them, so that Flower can follow every task). Same Redis server, same worker
+Farm: HTTP submit → SQL backlog → release → Redis → worker (claim, run, store output,
+mark succeeded and release the next in SQL). Its workers send task events only while
+Flower watches (none runs here). Baseline: `send_task` → Redis → a worker running a
+no-op task, once with Celery's task events off (its default) and once on (as the farm
+runs while Flower watches). Same Redis server, same worker
 concurrency, one run. Then, one job at a time on the idle farm, with a callback:
 submit → the webhook received and verified (Standard Webhooks signature) by a local
 receiver, p50 and p99.
