@@ -171,7 +171,9 @@ def test_rate_limit_headers_follow_the_callers_bucket(client: Fractal3d) -> None
 
 @pytest.fixture
 def anonymous_bucket(farm: Farm) -> Iterator[None]:
-    """The anonymous bucket of this host, emptied by the test and removed afterwards."""
+    """The anonymous bucket of this host, full at the start (earlier tests' anonymous
+    calls may have drawn on it), emptied by the test and removed afterwards."""
+    farm.redis().delete("jobfarm:ratelimit:ip:127.0.0.1")
     yield
     farm.redis().delete("jobfarm:ratelimit:ip:127.0.0.1")
 
