@@ -202,16 +202,25 @@ def _take(session: Session, ids: list[str], now: datetime) -> set[str]:
     progress) is skipped, never waited for."""
     if not ids:
         return set()
-    chosen = Job.id.in_(ids)
+    released = {"released_at": now, "enqueued_at": now, "updated_at": now}
     if session.get_bind().dialect.name == "postgresql":
-        unheld = select(Job.id).where(chosen, _backlog).with_for_update(skip_locked=True)
-        chosen = Job.id.in_(unheld)
+        # The rows are found and locked by primary key alone, and the backlog test is
+        # made on the locked rows: a lock subquery that may use the backlog's index
+        # is planned, on a young table, as a nested loop rescanning the whole backlog
+        # for every backlog row (seconds at 2,000 waiting).
+        held = (
+            select(Job.id, Job.state, Job.released_at)
+            .where(Job.id.in_(ids))
+            .with_for_update(skip_locked=True)
+            .cte("held")
+        )
+        stmt = update(Job).where(
+            Job.id == held.c.id, held.c.state == JobState.QUEUED.value, held.c.released_at.is_(None)
+        )
+    else:
+        stmt = update(Job).where(Job.id.in_(ids), _backlog)
     taken = session.execute(
-        update(Job)
-        .where(chosen, _backlog)
-        .values(released_at=now, enqueued_at=now, updated_at=now)
-        .returning(Job.id)
-        .execution_options(synchronize_session=False)
+        stmt.values(**released).returning(Job.id).execution_options(synchronize_session=False)
     )
     return {row[0] for row in taken}
 
