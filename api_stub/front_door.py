@@ -25,6 +25,7 @@ import api_stub
 from api_stub.dialect import Dialect
 from api_stub.errors import ApiError, Internal, InvalidInput, Unavailable, from_status
 from api_stub.gate import DATABASE_DOWN, Gate
+from storage.blobs import BlobStoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,10 @@ def install_error_handlers(app: FastAPI, dialect: Dialect) -> None:
         log.warning("database unavailable: %s", getattr(exc, "orig", exc))
         return dialect.render(request, Unavailable())
 
+    async def blobs_down(request: Request, exc: Exception) -> Response:
+        log.warning("blob store unavailable: %s", exc)
+        return dialect.render(request, Unavailable())
+
     async def unstorable(request: Request, exc: Exception) -> Response:
         # The database refused a value the schemas let through: a NUL in text
         # (PostgreSQL), a lone surrogate (not UTF-8), a number past its column.
@@ -100,6 +105,7 @@ def install_error_handlers(app: FastAPI, dialect: Dialect) -> None:
     app.add_exception_handler(StarletteHTTPException, http)
     for error_class in DATABASE_DOWN:
         app.add_exception_handler(error_class, database_down)
+    app.add_exception_handler(BlobStoreUnavailable, blobs_down)
     app.add_exception_handler(DataError, unstorable)
     app.add_exception_handler(UnicodeEncodeError, unstorable)
     app.add_exception_handler(ClientDisconnect, client_gone)

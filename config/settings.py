@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "dev-secret-change-me", "admin"})
@@ -163,6 +163,28 @@ class Settings(BaseSettings):
     input_download_timeout_s: float = Field(default=30.0, gt=0)
     ssrf_guard: bool | None = None
 
+    # Where blobs live: unset, a directory under `var_dir` (one host, or a shared
+    # mount); `s3://bucket/prefix`, S3-compatible object storage that every host reaches.
+    blob_url: str | None = None
+    blob_s3_endpoint_url: str | None = None
+    # Unset, boto3 finds credentials itself (its environment variables, an instance role).
+    blob_s3_access_key_id: str | None = None
+    blob_s3_secret_access_key: SecretStr | None = None
+    blob_s3_region: str = "us-east-1"
+    # "path" suits every S3-compatible server (MinIO, SeaweedFS, Ceph); AWS takes both.
+    blob_s3_addressing_style: Literal["path", "virtual"] = "path"
+    blob_s3_connect_timeout_s: float = Field(default=5.0, gt=0)
+    blob_s3_read_timeout_s: float = Field(default=60.0, gt=0)
+    blob_s3_max_attempts: int = Field(default=3, ge=1)
+    # Each upload in flight holds one part in memory; S3 wants 5 MiB or more but the last.
+    blob_s3_part_bytes: int = Field(default=8 * 1024**2, ge=5 * 1024**2)
+    # A download link's bytes: streamed by the API ("proxy"), or a redirect to a
+    # presigned URL of the object store ("presigned"; local blobs are always proxied).
+    blob_downloads: Literal["proxy", "presigned"] = "proxy"
+    # The largest stored blob the API copies to a temp file to inspect (a CAD upload's
+    # format, an image's size) when blobs are not local; larger ones go unsniffed.
+    blob_inspect_max_bytes: int = Field(default=256 * 1024**2, gt=0)
+
     kind_time_limits: dict[str, TimeLimit] = Field(default_factory=dict)
     max_attempts: int = Field(default=5, ge=1)
     retry_backoff_base_s: float = Field(default=2.0, gt=0)
@@ -211,6 +233,15 @@ class Settings(BaseSettings):
     # How long an API process trusts an API key it verified before asking SQL again:
     # a revoked key keeps working for up to this long on each API process. 0: ask every time.
     api_key_cache_ttl_s: float = Field(default=5.0, ge=0)
+
+    @field_validator("blob_url")
+    @classmethod
+    def _known_blob_scheme(cls, url: str | None) -> str | None:
+        if not url:
+            return None
+        if not url.startswith("s3://") or not url[5:].split("/", 1)[0]:
+            raise ValueError("JOBFARM_BLOB_URL must be unset or s3://bucket[/prefix]")
+        return url
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_prod(self) -> Settings:

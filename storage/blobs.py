@@ -1,4 +1,5 @@
-"""The blob store: a small protocol and a local-disk implementation with atomic writes."""
+"""The blob store: one small protocol and a local-directory implementation with atomic
+writes. `storage.blob_stores.blob_store(settings)` is the one way to get the farm's."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 from typing import BinaryIO, Protocol
+from urllib.parse import quote
 
 CHUNK_BYTES = 1024 * 1024
 UNLIMITED = 1 << 62
@@ -24,6 +27,14 @@ class BadBlobKey(ValueError):
     """Blob keys are relative POSIX paths without '..'."""
 
 
+class BlobNotFound(LookupError):
+    """No blob has this key (never stored, expired or purged)."""
+
+
+class BlobStoreUnavailable(OSError):
+    """The blob store could not be reached or refused the call; trying later may work."""
+
+
 @dataclass(frozen=True)
 class StoredBlob:
     key: str
@@ -31,12 +42,75 @@ class StoredBlob:
     sha256: str
 
 
+class BlobWriter(Protocol):
+    """One blob being written. Until `commit` returns, nobody sees it; a writer left
+    without `commit` (used as a context manager) aborts, leaving no trace."""
+
+    @property
+    def size(self) -> int: ...
+    def write(self, chunk: bytes) -> None:
+        """Add `chunk`; `BlobTooLarge` past the writer's limit."""
+        ...
+
+    def commit(self) -> StoredBlob: ...
+    def abort(self) -> None: ...
+    def __enter__(self) -> BlobWriter: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+
 class BlobStore(Protocol):
+    """Where uploads and job outputs live, by key. Every method may block on I/O."""
+
     def writer(self, key: str, max_bytes: int = UNLIMITED) -> BlobWriter: ...
+    def put_chunks(
+        self, key: str, chunks: Iterable[bytes], max_bytes: int = UNLIMITED
+    ) -> StoredBlob: ...
     def put_file(self, key: str, source: Path) -> StoredBlob: ...
-    def adopt(self, key: str, source: Path) -> StoredBlob: ...
-    def open(self, key: str) -> BinaryIO: ...
+    def adopt(self, key: str, source: Path) -> StoredBlob:
+        """Make the finished file `source` blob `key`; `source` may be moved or removed."""
+        ...
+
+    def open(self, key: str) -> BinaryIO:
+        """The blob's bytes, streamed; `BlobNotFound` if there is none."""
+        ...
+
+    def size(self, key: str) -> int | None:
+        """The blob's size in bytes, or None if there is none."""
+        ...
+
+    def fetch(self, key: str, target: Path) -> None:
+        """The blob as the local file `target` (streamed); `BlobNotFound` if none."""
+        ...
+
+    def local_copy(self, key: str, max_bytes: int) -> AbstractContextManager[Path]:
+        """A local file holding the blob, for the `with` block: the blob's own file when
+        the store is a directory, else a temp copy, `BlobTooLarge` past `max_bytes`."""
+        ...
+
+    def local_path(self, key: str) -> Path | None:
+        """The blob's own file when the store is a local directory, else None."""
+        ...
+
+    def presigned_url(self, key: str, ttl_s: int, filename: str) -> str | None:
+        """A URL of the store itself that downloads the blob as `filename` for `ttl_s`
+        seconds, or None when the store has no such URLs (a local directory)."""
+        ...
+
     def delete(self, key: str) -> None: ...
+    def delete_prefix(self, prefix: str) -> None:
+        """Delete every blob under `prefix/`."""
+        ...
+
+
+def content_disposition(filename: str) -> str:
+    """An attachment header naming `filename`, with an ASCII fallback (RFC 6266)."""
+    fallback = filename.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
 
 
 def check_key(key: str) -> PurePosixPath:
@@ -46,7 +120,7 @@ def check_key(key: str) -> PurePosixPath:
     return path
 
 
-class BlobWriter:
+class LocalBlobWriter:
     """Writes one blob through a temp file; `commit` renames it into place.
 
     Used as a context manager, a writer left without `commit` (an error, a size
@@ -82,7 +156,7 @@ class BlobWriter:
         self._out.close()
         self._temp.unlink(missing_ok=True)
 
-    def __enter__(self) -> BlobWriter:
+    def __enter__(self) -> LocalBlobWriter:
         return self
 
     def __exit__(
@@ -104,8 +178,8 @@ class LocalBlobStore:
     def path(self, key: str) -> Path:
         return self.root.joinpath(*check_key(key).parts)
 
-    def writer(self, key: str, max_bytes: int = UNLIMITED) -> BlobWriter:
-        return BlobWriter(self.path(key), key, max_bytes)
+    def writer(self, key: str, max_bytes: int = UNLIMITED) -> LocalBlobWriter:
+        return LocalBlobWriter(self.path(key), key, max_bytes)
 
     def put_chunks(
         self, key: str, chunks: Iterable[bytes], max_bytes: int = UNLIMITED
@@ -144,7 +218,35 @@ class LocalBlobStore:
         return StoredBlob(key=key, size=size, sha256=digest.hexdigest())
 
     def open(self, key: str) -> BinaryIO:
-        return self.path(key).open("rb")
+        try:
+            return self.path(key).open("rb")
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise BlobNotFound(key) from None
+
+    def size(self, key: str) -> int | None:
+        path = self.path(key)
+        return path.stat().st_size if path.is_file() else None
+
+    def fetch(self, key: str, target: Path) -> None:
+        """A hard link when on one filesystem (no bytes copied), else a copy."""
+        source = self.path(key)
+        if not source.is_file():
+            raise BlobNotFound(key)
+        try:
+            target.hardlink_to(source)
+        except OSError:
+            shutil.copyfile(source, target)
+
+    @contextmanager
+    def local_copy(self, key: str, max_bytes: int) -> Iterator[Path]:
+        # The blob's own file: nothing to copy, so no bound to keep.
+        yield self.path(key)
+
+    def local_path(self, key: str) -> Path:
+        return self.path(key)
+
+    def presigned_url(self, key: str, ttl_s: int, filename: str) -> None:
+        return None
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)

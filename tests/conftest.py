@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from config.settings import normalize_sql_url
 from storage.db import get_engine
 from tests.farm import RedisServer
+from tests.s3 import SeaweedS3, why_weed_cannot_run
 
 
 @pytest.fixture(scope="session")
@@ -34,6 +35,34 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.start()
     yield server.url
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
+    """A real S3 server (SeaweedFS) for the suite; skips its tests, saying why, only
+    when the `weed` binary cannot run here."""
+    reason = why_weed_cannot_run()
+    if reason:
+        pytest.skip(reason)
+    server = SeaweedS3(tmp_path_factory.mktemp("seaweedfs"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def farm_blob_settings(request: pytest.FixtureRequest) -> dict[str, str]:
+    """The session farm's blob settings: none (blobs under its var dir), or with
+    JOBFARM_TEST_BLOB_URL=s3://bucket/prefix that bucket on the suite's S3 server."""
+    url = os.environ.get("JOBFARM_TEST_BLOB_URL")
+    if not url:
+        return {}
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    server: SeaweedS3 = request.getfixturevalue("s3_server")
+    server.create_bucket(bucket)
+    return server.settings(bucket, prefix.strip("/"))
 
 
 @contextmanager

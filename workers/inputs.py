@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -11,7 +10,7 @@ from urllib.parse import unquote, urlsplit
 import requests
 
 from config.settings import Settings
-from storage.blobs import LocalBlobStore
+from storage.blobs import BlobNotFound, BlobStore, BlobStoreUnavailable
 from storage.db import session_scope
 from storage.files import FileNotFound, get_file
 from storage.jobs import JobView
@@ -29,7 +28,7 @@ def safe_name(name: str, fallback: str = "input") -> str:
 
 
 def fetch_inputs(
-    job: JobView, into: Path, settings: Settings, store: LocalBlobStore
+    job: JobView, into: Path, settings: Settings, store: BlobStore
 ) -> tuple[Path, ...]:
     """The job's input files, placed under `into`; empty when the job takes none."""
     if job.input_file_id or job.input_url:
@@ -41,7 +40,8 @@ def fetch_inputs(
     return ()
 
 
-def copy_upload(job: JobView, into: Path, settings: Settings, store: LocalBlobStore) -> Path:
+def copy_upload(job: JobView, into: Path, settings: Settings, store: BlobStore) -> Path:
+    """The job's uploaded input, fetched from the store (streamed) into `into`."""
     assert job.input_file_id
     try:
         with session_scope(settings.sql_url) as session:
@@ -50,9 +50,13 @@ def copy_upload(job: JobView, into: Path, settings: Settings, store: LocalBlobSt
         raise InvalidInput(f"input file {job.input_file_id} is gone (expired or deleted)") from None
     target = into / safe_name(stored.name)
     try:
-        target.hardlink_to(store.path(stored.blob_key))
-    except OSError:
-        shutil.copyfile(store.path(stored.blob_key), target)
+        store.fetch(stored.blob_key, target)
+    except BlobNotFound:
+        raise InvalidInput(f"input file {job.input_file_id} is gone (expired or purged)") from None
+    except BlobStoreUnavailable as exc:
+        raise InputFetchFailed(
+            f"input file {job.input_file_id} could not be fetched: {exc}"
+        ) from None
     return target
 
 

@@ -7,14 +7,16 @@ import resource
 import redis
 
 from config.settings import get_settings
-from storage.blobs import LocalBlobStore
+from storage import blob_stores
+from storage.blobs import BlobStore
 from storage.db import dispose_engines
 
 _redis: redis.Redis | None = None
 
 
-def blob_store() -> LocalBlobStore:
-    return LocalBlobStore(get_settings().blob_dir)
+def blob_store() -> BlobStore:
+    """This process's blob store, as its settings name it."""
+    return blob_stores.blob_store(get_settings())
 
 
 def redis_client() -> redis.Redis:
@@ -32,6 +34,7 @@ def forget_inherited() -> None:
     global _redis
     _redis = None
     dispose_engines()
+    blob_stores.forget_blob_stores()
 
 
 def cap_data_memory(limit_mib: int) -> None:

@@ -8,6 +8,7 @@ only once the run's `mark_succeeded` wins.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 from config.celery import LONG_QUEUES
 from config.settings import Settings, get_settings
 from storage import jobs
+from storage.blobs import BlobStoreUnavailable
 from storage.db import session_scope
 from storage.jobs import Claim, Dispatch, Finished
 from storage.models import utcnow
@@ -138,7 +140,13 @@ def store_and_succeed(held: Claim, settings: Settings, outcome: JobOutcome) -> s
     prefix = output_prefix(held.token)
     outputs = []
     for path in outcome.outputs:
-        blob = store.adopt(f"{prefix}/{path.name}", path)
+        try:
+            blob = store.adopt(f"{prefix}/{path.name}", path)
+        except BlobStoreUnavailable as exc:
+            # Outputs already stored under this run's token would never be read again.
+            with contextlib.suppress(BlobStoreUnavailable):
+                store.delete_prefix(prefix)
+            raise RetryableError(f"the outputs could not be stored: {exc}") from None
         outputs.append(
             {"name": path.name, "size": blob.size, "sha256": blob.sha256, "blob_key": blob.key}
         )

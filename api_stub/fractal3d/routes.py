@@ -34,7 +34,8 @@ from api_stub.submission import Rejected, Submission, submit
 from api_stub.uploads import UploadRejected, receive_upload
 from config.settings import Settings
 from storage import jobs
-from storage.blobs import LocalBlobStore
+from storage.blob_stores import blob_store
+from storage.blobs import BlobNotFound, BlobTooLarge
 from storage.files import FileNotFound, FileView, get_file
 from storage.jobs import JobNotFound
 from storage.urls import download_links
@@ -220,9 +221,11 @@ def check_dimension(
     for `target` (e3dx, e2dx or thumbnail). Anything the sniff can't name goes to the
     worker, which fails it with the reason."""
     stored = owned_file(session, principal.tenant_id, file_id)
+    store = blob_store(settings)
     try:
-        fmt = detect_format(LocalBlobStore(settings.blob_dir).path(stored.blob_key))
-    except JobError:
+        with store.local_copy(stored.blob_key, settings.blob_inspect_max_bytes) as path:
+            fmt = detect_format(path)
+    except (JobError, BlobTooLarge, BlobNotFound):
         return
     if target == "e2dx" and fmt not in TWO_D:
         raise Fractal3dError(ErrorType.NOT_SUPPORTED, f"{fmt} is a 3D model: use e3dx")

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from api_stub.blob_downloads import blob_response
 from api_stub.deps import CallerDep, ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
 from api_stub.native.schemas import FilePublic
 from api_stub.problems import Problem
 from api_stub.uploads import UploadRejected, receive_upload
 from config.settings import Settings
 from storage import audit
-from storage.blobs import LocalBlobStore
 from storage.files import FileNotFound, FileView, get_file
 from storage.urls import download_links
 
@@ -71,13 +71,18 @@ def read_file(
     return public(_owned(session, caller.tenant_id, file_id), settings)
 
 
-@router.get("/{file_id}/content", response_class=FileResponse)
+@router.get(
+    "/{file_id}/content",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}, 302: {}},
+)
 def download_file(
     file_id: str, caller: CallerDep, session: ReadSessionDep, settings: SettingsDep
-) -> FileResponse:
+) -> Response:
+    """The file's bytes, or a redirect to the object store's presigned URL for them
+    (`blob_downloads = presigned`)."""
     stored = _owned(session, caller.tenant_id, file_id)
-    path = LocalBlobStore(settings.blob_dir).path(stored.blob_key)
-    return FileResponse(path, filename=stored.name, media_type="application/octet-stream")
+    return blob_response(settings, stored.blob_key, stored.name, settings.signed_url_ttl_s)
 
 
 def _owned(session: Session, tenant_id: str, file_id: str) -> FileView:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from api_stub.blob_downloads import blob_response
 from api_stub.deps import ReadSessionDep, SettingsDep
 from api_stub.problems import Problem
-from storage.blobs import BadBlobKey, LocalBlobStore
+from storage.blobs import BadBlobKey, check_key
 from storage.urls import DOWNLOAD_PATH, verify
 from workers.resources import redis_client
 
@@ -41,20 +43,25 @@ def dependency_checks(session: Session) -> dict[str, str]:
     return checks
 
 
-@router.get(DOWNLOAD_PATH + "{key:path}", response_class=FileResponse, tags=["files"])
+@router.get(
+    DOWNLOAD_PATH + "{key:path}",
+    response_class=Response,
+    tags=["files"],
+    responses={200: {"content": {"application/octet-stream": {}}}, 302: {}},
+)
 def download_blob(
     key: str,
     expires: int,
     signature: Annotated[str, Query(max_length=128, pattern="^[0-9a-f]*$")],
     settings: SettingsDep,
-) -> FileResponse:
-    """A blob, for whoever holds an unexpired signed URL to it."""
+) -> Response:
+    """A blob, for whoever holds an unexpired signed URL to it: its bytes, or with
+    `blob_downloads = presigned` a redirect to the object store, valid as long as the
+    link still is."""
     if not verify(settings.url_signing_secret, key, expires, signature):
         raise Problem(403, "the link is invalid or has expired", "bad-signature")
     try:
-        path = LocalBlobStore(settings.blob_dir).path(key)
+        name = check_key(key).name
     except BadBlobKey:
         raise Problem(404, "no such blob", "not-found") from None
-    if not path.is_file():
-        raise Problem(404, "no such blob (expired or purged)", "not-found")
-    return FileResponse(path, filename=path.name, media_type="application/octet-stream")
+    return blob_response(settings, key, name, ttl_s=int(expires - time.time()) + 1)

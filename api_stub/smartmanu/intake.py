@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 from api_stub.smartmanu.errors import SmartmanuError, bad_request
 from api_stub.smartmanu.schemas import BatchTask, DesignRequest
 from config.settings import Settings
-from storage.blobs import LocalBlobStore
+from storage.blob_stores import blob_store
+from storage.blobs import BlobNotFound, BlobTooLarge
 from storage.db import read_scope
 from storage.files import FileNotFound, get_file
 from storage.jobs import NewJob
@@ -127,10 +128,18 @@ def image_facts(tenant_id: str, file_id: str | None, settings: Settings) -> Imag
     # for a request that names an image.
     from tasks.design.image import read_image_facts
 
+    store = blob_store(settings)
     try:
-        return read_image_facts(LocalBlobStore(settings.blob_dir).path(stored.blob_key))
+        with store.local_copy(stored.blob_key, settings.blob_inspect_max_bytes) as path:
+            return read_image_facts(path)
     except InvalidInput as exc:
         raise bad_request(str(exc)) from None
+    except BlobNotFound:
+        raise bad_request(f"the file {file_id} is gone (expired or purged)") from None
+    except BlobTooLarge:
+        raise bad_request(
+            f"the image is larger than {settings.blob_inspect_max_bytes} bytes"
+        ) from None
 
 
 def as_request(params: BaseModel) -> dict[str, Any]:

@@ -43,9 +43,13 @@ FAST_SETTINGS = {
 
 @pytest.fixture(scope="session")
 def farm(
-    tmp_path_factory: pytest.TempPathFactory, redis_url: str, database_url: str | None
+    tmp_path_factory: pytest.TempPathFactory,
+    redis_url: str,
+    database_url: str | None,
+    farm_blob_settings: dict[str, str],
 ) -> Iterator[Farm]:
-    farm = Farm(tmp_path_factory.mktemp("farm"), redis_url, database_url, **FAST_SETTINGS)
+    settings = {**FAST_SETTINGS, **farm_blob_settings}
+    farm = Farm(tmp_path_factory.mktemp("farm"), redis_url, database_url, **settings)
     farm.migrate()
     try:
         farm.start_roles()
