@@ -41,6 +41,29 @@ def test_noop_reports_rising_progress(tmp_path: Path) -> None:
     assert seen[0] == 0 and seen[-1] == 100 and seen == sorted(seen)
 
 
+def test_noop_waits_the_requested_wall_time_without_burning_cpu(tmp_path: Path) -> None:
+    cpu_before, wall_before = time.process_time(), time.monotonic()
+    run_noop(context(tmp_path, wait_seconds=0.3))
+
+    assert time.monotonic() - wall_before >= 0.3
+    assert time.process_time() - cpu_before < 0.15
+
+
+def test_noop_progress_rises_across_burning_and_waiting(tmp_path: Path) -> None:
+    seen: list[tuple[float, str]] = []
+    ctx = JobContext(
+        params=NoopParams(cpu_seconds=0.2, wait_seconds=0.3),
+        workdir=tmp_path,
+        progress=lambda completion, stage: seen.append((completion, stage)),
+    )
+    run_noop(ctx)
+
+    completions = [completion for completion, _ in seen]
+    assert completions[0] == 0 and completions[-1] == 100 and completions == sorted(completions)
+    assert max(c for c, stage in seen if stage == "working") <= 40
+    assert min(c for c, stage in seen if stage == "waiting") >= 40
+
+
 @pytest.mark.parametrize(
     ("fail", "error"), [("permanent", PermanentError), ("retryable", RetryableError)]
 )
