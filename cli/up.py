@@ -58,7 +58,7 @@ def run_up(settings: Settings, procfile: str | None = None) -> int:
         redis_process = start_embedded_redis(
             settings.embedded_redis_port, settings.var_dir / "redis"
         )
-    redis_url = settings.broker_url
+    redis_url = settings.redis_server_url
     try:
         upgrade(settings.sql_url)
         print(banner(settings, redis_url, redis_process is not None), flush=True)

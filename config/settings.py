@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(
         default=None, validation_alias=AliasChoices("REDIS_URL", "JOBFARM_REDIS_URL")
     )
+    # The Celery broker when it is not that Redis: RabbitMQ (`amqp://…/vhost`).
+    broker: str | None = Field(default=None, validation_alias=AliasChoices("JOBFARM_BROKER_URL"))
     database_url: str | None = Field(
         default=None, validation_alias=AliasChoices("DATABASE_URL", "JOBFARM_DATABASE_URL")
     )
@@ -286,9 +288,19 @@ class Settings(BaseSettings):
         return normalize_sql_url(self.database_url)
 
     @property
-    def broker_url(self) -> str:
-        """The Redis URL: the given one, or the embedded server's."""
+    def redis_server_url(self) -> str:
+        """Redis (progress, rate limits, worker slots): the given one, or the embedded
+        server's."""
         return self.redis_url or f"redis://127.0.0.1:{self.embedded_redis_port}/0"
+
+    @property
+    def broker_url(self) -> str:
+        """The Celery broker: `JOBFARM_BROKER_URL`, else Redis."""
+        return self.broker or self.redis_server_url
+
+    @property
+    def broker_is_amqp(self) -> bool:
+        return self.broker_url.startswith(("amqp://", "amqps://", "pyamqp://"))
 
     @property
     def base_url(self) -> str:

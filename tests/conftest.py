@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from config.settings import normalize_sql_url
 from storage.db import get_engine
 from tests.farm import RedisServer
+from tests.rabbit import amqp_admin_url, fresh_vhost, why_rabbitmqctl_cannot_run
 from tests.s3 import SeaweedS3, why_weed_cannot_run
 
 
@@ -50,6 +51,21 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedS3]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def broker_settings() -> Iterator[dict[str, str]]:
+    """The session farm's broker: none (Celery on the suite's Redis), or with
+    JOBFARM_TEST_AMQP_URL a RabbitMQ virtual host of the suite's own, deleted after."""
+    admin_url = amqp_admin_url()
+    if admin_url is None:
+        yield {}
+        return
+    why = why_rabbitmqctl_cannot_run()
+    if why:
+        pytest.fail(f"JOBFARM_TEST_AMQP_URL is set, but {why}")
+    with fresh_vhost(admin_url) as url:
+        yield {"broker_url": url}
 
 
 @pytest.fixture(scope="session")

@@ -109,6 +109,8 @@ class Farm:
         self.port = free_port()
         self.flower_port = free_port()
         self.redis_url = redis_url
+        # The Celery broker: RabbitMQ when the settings name one, else that Redis.
+        self.broker_url = str(settings.get("broker_url") or redis_url)
         self.database_url = normalize_sql_url(
             database_url or f"sqlite:///{self.var_dir / 'jobfarm.sqlite3'}"
         )
@@ -164,7 +166,7 @@ class Farm:
         name = name or f"worker-{role}"
         process = self.start(name, "worker", "--role", role, "--concurrency", str(concurrency))
         node = f"{role}-{process.pid}@{socket.gethostname()}"
-        control = Celery(broker=self.redis_url).control
+        control = Celery(broker=self.broker_url).control
         wait_until(lambda: control.ping(destination=[node], timeout=0.5), 60, f"{node} to answer")
         return name
 

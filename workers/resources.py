@@ -24,7 +24,7 @@ def redis_client() -> redis.Redis:
     global _redis
     if _redis is None:
         _redis = redis.Redis.from_url(
-            get_settings().broker_url, socket_connect_timeout=2, socket_timeout=5
+            get_settings().redis_server_url, socket_connect_timeout=2, socket_timeout=5
         )
     return _redis
 

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery.signals import setup_logging, task_received, worker_process_init
+from celery.signals import setup_logging, task_received, worker_init, worker_process_init
 
 from config.logging import setup_logging as configure_logging
 from config.settings import get_settings
+from workers.broker import declare_topology
 from workers.progress import TASK_EVENTS_FIELD, sends_task_events
 from workers.resources import cap_data_memory, forget_inherited
+
+
+@worker_init.connect
+def _declare_the_brokers_queues(sender: Any, **_: Any) -> None:
+    declare_topology(sender.app)
 
 
 @worker_process_init.connect

@@ -108,7 +108,7 @@ async def follow_design(
     websocket: WebSocket, tenant_id: str, design_id: str, settings: Settings
 ) -> None:
     """Forward the worker's progress messages; end with the design's final state."""
-    client = aioredis.Redis.from_url(settings.broker_url)
+    client = aioredis.Redis.from_url(settings.redis_server_url)
     pubsub = client.pubsub()
     try:
         await pubsub.subscribe(progress_channel(design_id))

@@ -47,8 +47,9 @@ def farm(
     redis_url: str,
     database_url: str | None,
     farm_blob_settings: dict[str, str],
+    broker_settings: dict[str, str],
 ) -> Iterator[Farm]:
-    settings = {**FAST_SETTINGS, **farm_blob_settings}
+    settings = {**FAST_SETTINGS, **farm_blob_settings, **broker_settings}
     farm = Farm(tmp_path_factory.mktemp("farm"), redis_url, database_url, **settings)
     farm.migrate()
     try:

@@ -53,6 +53,32 @@ def test_env_urls_are_read_unprefixed(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.broker_url == "redis://cache:6379/2"
 
 
+def test_a_broker_url_moves_celery_to_rabbitmq_and_leaves_redis_for_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://cache:6379/2")
+    monkeypatch.setenv("JOBFARM_BROKER_URL", "amqp://farm:pw@mq:5672/jobs")
+    settings = Settings()
+    assert settings.broker_url == "amqp://farm:pw@mq:5672/jobs" and settings.broker_is_amqp
+    assert settings.redis_server_url == "redis://cache:6379/2"
+    config = celery_config(settings)
+    assert config["broker_url"] == "amqp://farm:pw@mq:5672/jobs"
+    assert config["broker_transport_options"]["confirm_publish"] is True
+    queues = {q.name: q for q in config["task_queues"]}
+    assert queues["cad"].queue_arguments == {"x-queue-type": "quorum"}
+    # Topic exchanges: Celery's native delayed delivery carries countdowns on quorum queues.
+    assert queues["webhooks"].exchange.type == "topic"
+
+
+def test_on_redis_the_visibility_timeout_outlasts_the_longest_job() -> None:
+    settings = Settings(redis_url="redis://cache:6379/2")
+    config = celery_config(settings)
+    assert not settings.broker_is_amqp
+    assert (
+        config["broker_transport_options"]["visibility_timeout"] > settings.longest_hard_limit_s()
+    )
+
+
 def test_time_limits_need_hard_above_soft() -> None:
     with pytest.raises(ValidationError):
         TimeLimit(soft_s=10, hard_s=10)

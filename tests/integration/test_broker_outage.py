@@ -1,0 +1,79 @@
+"""RabbitMQ restarted in the middle of a burst of submissions, with long jobs running.
+Runs when JOBFARM_TEST_AMQP_URL names the broker (CI: the machine's RabbitMQ)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.farm import Farm, RedisServer
+from tests.integration.conftest import FAST_SETTINGS
+from tests.integration.test_redis_outage import submit_burst
+from tests.rabbit import amqp_admin_url, fresh_vhost, restart_broker, why_rabbitmqctl_cannot_run
+
+pytestmark = pytest.mark.skipif(
+    amqp_admin_url() is None, reason="JOBFARM_TEST_AMQP_URL names no RabbitMQ to restart"
+)
+
+
+@pytest.fixture
+def amqp_farm(tmp_path: Path, own_database_url: str | None) -> Iterator[Farm]:
+    """A farm whose Celery broker is a RabbitMQ vhost of its own (Redis of its own too)."""
+    admin_url = amqp_admin_url()
+    assert admin_url is not None
+    why = why_rabbitmqctl_cannot_run()
+    if why:
+        pytest.fail(f"JOBFARM_TEST_AMQP_URL is set, but {why}")
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    with fresh_vhost(admin_url) as broker_url:
+        farm = Farm(tmp_path, server.url, own_database_url, **FAST_SETTINGS, broker_url=broker_url)
+        farm.migrate()
+        try:
+            farm.start_roles(short=1)
+            yield farm
+        finally:
+            farm.stop_all()
+            server.stop()
+
+
+def test_every_accepted_job_succeeds_once_across_a_broker_restart(amqp_farm: Farm) -> None:
+    api = amqp_farm.client(amqp_farm.create_key("broker-restart").api_key)
+    # Two long jobs hold the slots through the restart: acknowledged late, each must
+    # still run to one success (a redelivery after the restart is dropped at its claim).
+    long_ids = [api.submit(params={"cpu_seconds": 2})["id"] for _ in range(2)]
+    responses: list = []  # type: ignore[type-arg]
+    stop = threading.Event()
+    burst = threading.Thread(target=submit_burst, args=(api, stop, responses))
+    burst.start()
+    try:
+        time.sleep(1)  # submissions while the broker is up
+        before = len(responses)
+        restart_broker()
+        during = len(responses) - before
+        time.sleep(1)  # submissions after it is back
+    finally:
+        stop.set()
+        burst.join()
+
+    accepted = [r for r in responses if isinstance(r, requests.Response) and r.status_code == 202]
+    refused = [r for r in responses if r not in accepted]
+    assert during > 0, "no submission was made while the broker restarted"
+    for r in refused:
+        assert isinstance(r, requests.Response), f"no HTTP answer: {r}"
+        assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json"
+    ids = long_ids + [r.json()["id"] for r in accepted]
+    deadline = time.monotonic() + 120
+    pending = set(ids)
+    while pending and time.monotonic() < deadline:
+        pending = {i for i in pending if api.job(i)["state"] != "succeeded"}
+        time.sleep(0.5)
+    assert not pending, f"{len(pending)} of {len(ids)} jobs did not succeed: {sorted(pending)[:5]}"
+    attempts = {i: api.job(i)["attempts"] for i in long_ids}
+    assert all(a <= 2 for a in attempts.values()), attempts
+    print(f"accepted {len(accepted)}, refused {len(refused)}, sent during the restart {during}")
