@@ -28,6 +28,7 @@ SKIPPED_LINES = ("make up", "make test")
 SKIPPED_BLOCKS = {
     "# once": "a deployment across hosts, with PostgreSQL at db",
     ".venv/bin/python bench/": "the benchmarks, which start farms of their own",
+    "# object storage on this machine": "a farm of its own on SeaweedFS, in the foreground",
 }
 # The addresses `make up` and the README's receiver use. This farm runs on free ports
 # (beside any farm already up), so these two addresses are the only text replaced.
