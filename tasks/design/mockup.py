@@ -77,9 +77,7 @@ def render_mockup(
     """The 1024 × 1024 RGB preview: `ink` (RGBA, any size; None for none) printed over
     `print_rect` (product inches) of the product drawn in `fabric`."""
     scene = scene_for(shape)
-    cloth = _lit(np.asarray(fabric, np.float32), scene.shade)
-    cover = scene.cover[:, :, None]
-    canvas: Floats = scene.background * (1 - cover) + cloth * cover
+    cloth, canvas = _blank(shape, fabric)
     box = _preview_box(scene.place, print_rect)
     if ink is not None:
         canvas = _printed(canvas, ink, box, scene.shade, scene.cover)
@@ -114,6 +112,19 @@ def scene_for(shape: Silhouette) -> Scene:
         background=_halved(_background(side, cloth)),
         details={dark: _details(shape, place, side, dark) for dark in (False, True)},
     )
+
+
+@functools.lru_cache(maxsize=2)
+def _blank(shape: Silhouette, fabric: RGB) -> tuple[Floats, Floats]:
+    """The lit cloth of `shape` in `fabric`, and the product on its background without
+    ink: the same for every design of a batch's product and colour, so worked out once
+    (read-only; each preview draws on a copy)."""
+    scene = scene_for(shape)
+    cloth = _lit(np.asarray(fabric, np.float32), scene.shade)
+    cover = scene.cover[:, :, None]
+    canvas: Floats = scene.background * (1 - cover) + cloth * cover
+    cloth.flags.writeable = canvas.flags.writeable = False
+    return cloth, canvas
 
 
 def _halved(pixels: Floats) -> Floats:
