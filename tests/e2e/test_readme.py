@@ -29,6 +29,7 @@ SKIPPED_BLOCKS = {
     "# once": "a deployment across hosts, with PostgreSQL at db",
     ".venv/bin/python bench/": "the benchmarks, which start farms of their own",
     "# object storage on this machine": "a farm of its own on SeaweedFS, in the foreground",
+    "# on the RabbitMQ host": "the broker's administration, on a host that runs RabbitMQ",
 }
 # The addresses `make up` and the README's receiver use. This farm runs on free ports
 # (beside any farm already up), so these two addresses are the only text replaced.
