@@ -47,14 +47,14 @@ class EventLog:
 
 @pytest.fixture
 def control(farm: Farm) -> Iterator[Any]:
-    app = Celery(broker=farm.redis_url)
+    app = Celery(broker=farm.broker_url)
     yield app.control
     app.control.disable_events(reply=True, timeout=5)
 
 
 @pytest.fixture
 def event_log(farm: Farm) -> Iterator[EventLog]:
-    log = EventLog(Celery(broker=farm.redis_url))
+    log = EventLog(Celery(broker=farm.broker_url))
     log.start()
     yield log
     log.stop()
