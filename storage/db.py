@@ -19,6 +19,11 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A PostgreSQL client that vanishes mid-transaction (its host lost, its network cut)
+# would keep its row and advisory locks until TCP gives up on it, hours later, and a
+# queue's release lock with them: the server ends a session idle in a transaction this
+# long. The farm's transactions do no I/O but SQL, so none of its own comes near it.
+POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS = 30_000
 WRITERS_FD = "jobfarm_writers_fd"
 HOLDS_TURN = "jobfarm_holds_turn"
 
@@ -120,7 +125,18 @@ def _create_engine(url: str, readonly: bool) -> Engine:
         event.listen(engine, "begin", _sqlite_begin_immediate)
         event.listen(engine, "checkin", _end_turn)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    event.listen(engine, "connect", _end_abandoned_transactions)
+    return engine
+
+
+def _end_abandoned_transactions(dbapi_connection: Any, _record: Any) -> None:
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config('idle_in_transaction_session_timeout', %s, false)",
+            (str(POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS),),
+        )
+    dbapi_connection.commit()
 
 
 def get_engine(url: str, readonly: bool = False) -> Engine:

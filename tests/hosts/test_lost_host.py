@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -145,3 +146,45 @@ def test_a_host_sees_no_other_hosts_files(multi_host_farm: MultiHostFarm) -> Non
 
     assert cat_on(KEPT).stdout == "worker-a's"
     assert cat_on("api").returncode != 0
+
+
+# Run on a host of its own: the farm's engine, its idle-in-transaction timeout cut to
+# 3 s for the test, takes a tenant row's lock and then waits, as a run whose host is
+# lost between an UPDATE and its COMMIT does.
+HOLD_A_LOCK = """
+import sys, time
+from sqlalchemy import text
+import storage.db
+storage.db.POSTGRES_IDLE_IN_TRANSACTION_TIMEOUT_MS = 3000
+with storage.db.session_scope(sys.argv[1]) as session:
+    session.execute(text("UPDATE tenants SET name = name WHERE id = :id"), {"id": sys.argv[2]})
+    print("locked", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_locks_of_a_host_cut_mid_transaction_last_only_until_the_server_ends_it(
+    multi_host_farm: MultiHostFarm,
+) -> None:
+    farm = multi_host_farm
+    tenant_id = farm.create_key("locked").tenant_id
+    space = farm.network.add_host("sql-client")
+    holder = subprocess.Popen(
+        [*space.exec_prefix(), sys.executable, "-c", HOLD_A_LOCK, farm.database_url, tenant_id],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        locked_at = time.monotonic()
+        farm.network.cut("sql-client")
+        with session_scope(farm.database_url) as session:
+            session.execute(text("SET LOCAL lock_timeout = '20s'"))
+            freed = text("UPDATE tenants SET name = name WHERE id = :id")
+            session.execute(freed, {"id": tenant_id})
+        held_s = time.monotonic() - locked_at
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
+
+    assert 2.8 <= held_s < 10
