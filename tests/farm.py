@@ -16,7 +16,7 @@ import redis
 import requests
 from celery import Celery
 
-from config.settings import normalize_sql_url
+from config.settings import Settings, normalize_sql_url
 from storage import tenants
 from storage.db import session_scope
 from storage.migrate import upgrade
@@ -126,6 +126,7 @@ class Farm:
             **{f"JOBFARM_{k.upper()}": str(v) for k, v in settings.items()},
         }
         self.env.pop("PORT", None)
+        self.blob_settings = {k: str(v) for k, v in settings.items() if k.startswith("blob_")}
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.var_dir.mkdir(parents=True, exist_ok=True)
 
@@ -195,6 +196,27 @@ class Farm:
     def reset_peak_memory(self, name: str) -> None:
         """Restart process `name`'s `VmHWM` from its resident size now (Linux)."""
         Path(f"/proc/{self.processes[name].pid}/clear_refs").write_text("5")
+
+    @property
+    def blob_url(self) -> str | None:
+        """The farm's JOBFARM_BLOB_URL: None for blobs under its var dir."""
+        return self.blob_settings.get("blob_url")
+
+    def blob_keys(self, prefix: str) -> list[str]:
+        """The keys of the blobs stored under `prefix/`, sorted, whichever the store."""
+        if not self.blob_url:
+            root = self.var_dir / "blobs"
+            found = (root / prefix).rglob("*")
+            return sorted(p.relative_to(root).as_posix() for p in found if p.is_file())
+        # Imported here: only farms on object storage need boto3.
+        from storage.s3blobs import s3_blob_store
+
+        store = s3_blob_store(Settings(var_dir=self.var_dir, **self.blob_settings))
+        pages = store.client.get_paginator("list_objects_v2").paginate(
+            Bucket=store.bucket, Prefix=store.name(prefix) + "/"
+        )
+        names = [item["Key"] for page in pages for item in page.get("Contents", [])]
+        return sorted(name.removeprefix(store.prefix + "/") for name in names)
 
     def jobfarm(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Run a `jobfarm` command in this farm's environment."""

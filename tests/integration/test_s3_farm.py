@@ -146,6 +146,7 @@ def test_an_upload_converts_and_thumbnails_with_every_blob_in_the_bucket(
     outputs = [name.rpartition("/")[2] for name in s3_farm.names("jobs/")]
     assert "featuretype.glb" in outputs and any(n.endswith(".png") for n in outputs)
     assert any(name.endswith(f"/{file_id}") for name in s3_farm.names("uploads/"))
+    assert any(key.endswith(f"/{file_id}") for key in farm.blob_keys("uploads"))
     assert s3_farm.local_blobs() == []
 
 
