@@ -3,7 +3,8 @@
     test's namespace (10.x.y.1, a bridge): Redis, PostgreSQL, SeaweedFS S3, the webhook receiver
       ├── veth ── api       (10.x.y.2): jobfarm web, jobfarm beat
       ├── veth ── worker-a  (10.x.y.3): jobfarm worker --role long, --role short
-      └── veth ── worker-b  (10.x.y.4): jobfarm worker --role long, --role short
+      ├── veth ── worker-b  (10.x.y.4): jobfarm worker --role long, --role short
+      └── veth ── worker-c  (10.x.y.5): the same, started by the test that kills it
 
 Every host has its own hostname, its own var dir, and a mount namespace in which the
 other hosts' directories and the services' data are covered by empty read-only mounts:
@@ -33,6 +34,9 @@ from tests.receiver import WebhookReceiver
 from tests.s3 import SeaweedS3, why_weed_cannot_run
 
 WORKER_HOSTS = ("worker-a", "worker-b")
+# A third worker host, made with the others (so that theirs hide its files and its
+# theirs) but started only by the test that kills it.
+SPARE_HOST = "worker-c"
 LONG_CONCURRENCY = 4
 SHORT_CONCURRENCY = 2
 # A run lost with its host is recovered within seconds: beats every second, stale after
@@ -82,6 +86,19 @@ class MultiHostFarm:
     def client(self, api_key: str) -> Api:
         return Api(self.api_url, api_key)
 
+    def start_worker_roles(self, host: str) -> None:
+        """A long and a short worker on `host`, returned once both answer."""
+        nodes = start_workers(self.hosts[host])
+        wait_for_nodes(self.redis_url, nodes)
+
+
+def start_workers(host: FarmHost) -> list[str]:
+    """`host`'s long and short workers; their node names (they may not answer yet)."""
+    return [
+        host.start_worker(role, concurrency)
+        for role, concurrency in (("long", LONG_CONCURRENCY), ("short", SHORT_CONCURRENCY))
+    ]
+
 
 def skip_reason() -> str | None:
     return why_namespaces_cannot_be_made() or why_cluster_cannot_be_made() or why_weed_cannot_run()
@@ -106,8 +123,9 @@ def shut_down(host: FarmHost, network: PrivateNetwork) -> None:
 
 @pytest.fixture(scope="module")
 def multi_host_farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiHostFarm]:
-    """Three hosts and the shared services, started; everything made is undone on the
-    way out (processes killed, namespaces, veths and bridge deleted), whatever failed."""
+    """Three hosts and the shared services, started, and a spare host; everything made
+    is undone on the way out (processes killed, namespaces, veths and bridge deleted),
+    whatever failed."""
     reason = skip_reason()
     if reason:
         pytest.skip(reason)
@@ -118,7 +136,7 @@ def multi_host_farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiH
         network = PrivateNetwork()
         undo.callback(network.destroy)
         network.create_bridge()
-        spaces = {name: network.add_host(name) for name in ("api", *WORKER_HOSTS)}
+        spaces = {name: network.add_host(name) for name in ("api", *WORKER_HOSTS, SPARE_HOST)}
         address = network.services_address
 
         redis_server = RedisServer(services_dir / "redis", bind=address)
@@ -161,11 +179,7 @@ def multi_host_farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiH
         services_dir.mkdir(exist_ok=True)
         api_url = hosts["api"].start_web(free_port())
         hosts["api"].start("beat", "beat")
-        nodes = [
-            hosts[name].start_worker(role, concurrency)
-            for name in WORKER_HOSTS
-            for role, concurrency in (("long", LONG_CONCURRENCY), ("short", SHORT_CONCURRENCY))
-        ]
+        nodes = [node for name in WORKER_HOSTS for node in start_workers(hosts[name])]
         wait_for_api(api_url)
         wait_for_nodes(redis_server.url, nodes)
         yield MultiHostFarm(

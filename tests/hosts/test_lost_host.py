@@ -1,26 +1,29 @@
-"""A worker host lost mid-run: its jobs finish on the other host, each exactly once."""
+"""A worker host lost mid-run, cut off the network or killed whole: its jobs finish on
+another host, each exactly once."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import requests
 from sqlalchemy import text
 from standardwebhooks import Webhook
 
 from storage.db import session_scope
-from tests.farm import wait_until
-from tests.hosts.conftest import LONG_CONCURRENCY, MultiHostFarm
+from tests.farm import Api, wait_until
+from tests.hosts.conftest import LONG_CONCURRENCY, SPARE_HOST, MultiHostFarm
 
 JOBS = 20
-# Long enough that the cut lands mid-job, mostly waiting so that the tier costs the
+# With one host cut already, 10 fill the two left 1¼ times.
+KILLED_JOBS = 10
+# Long enough that the loss lands mid-job, mostly waiting so that the tier costs the
 # machine little CPU; 20 of them fill both hosts' long slots 2½ times.
 PARAMS = {"cpu_seconds": 0.2, "wait_seconds": 6}
-LOST, KEPT = "worker-b", "worker-a"
+CUT, KEPT = "worker-b", "worker-a"
 
 
 @dataclass(frozen=True)
@@ -53,66 +56,87 @@ def mid_run_on(farm: MultiHostFarm, host: str) -> list[Run]:
     return in_middle if len(in_middle) == LONG_CONCURRENCY else []
 
 
-def recovered(farm: MultiHostFarm, lost: list[Run]) -> bool:
-    """No job lost with its host is still running there, as far as SQL knows."""
+def taken_back(farm: MultiHostFarm, lost: list[Run], host: str) -> bool:
+    """No job lost with `host` is still running there, as far as SQL knows."""
     now = runs(farm)
-    return not any(now[r.job_id].state == "running" and on_host(now[r.job_id], LOST) for r in lost)
+    return not any(now[r.job_id].state == "running" and on_host(now[r.job_id], host) for r in lost)
 
 
-def running_again(farm: MultiHostFarm, lost: list[Run]) -> bool:
-    """Every job lost with its host has been claimed again, by another host."""
+def running_again(farm: MultiHostFarm, lost: list[Run], host: str) -> bool:
+    """Every job lost with `host` has been claimed again, by another host."""
     now = runs(farm)
-    return all(now[r.job_id].attempts == 2 and not on_host(now[r.job_id], LOST) for r in lost)
+    return all(now[r.job_id].attempts == 2 and not on_host(now[r.job_id], host) for r in lost)
 
 
-def deliveries_settled(farm: MultiHostFarm) -> bool:
+def delivered(farm: MultiHostFarm, ids: set[str]) -> bool:
+    """Every job in `ids` has its one webhook delivery, and all are delivered."""
     with session_scope(farm.database_url) as session:
-        statuses = session.scalars(text("SELECT status FROM webhook_deliveries")).all()
-    return len(statuses) == JOBS and all(status == "delivered" for status in statuses)
+        rows = session.execute(text("SELECT job_id, status FROM webhook_deliveries")).all()
+    mine = [row.status for row in rows if row.job_id in ids]
+    return len(mine) == len(ids) and all(status == "delivered" for status in mine)
 
 
-def test_jobs_of_a_host_cut_mid_run_finish_on_the_other_host_exactly_once(
-    multi_host_farm: MultiHostFarm,
-) -> None:
-    farm = multi_host_farm
-    creds = farm.create_key("hosts")
-    api = farm.client(creds.api_key)
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a batch submitted before a host was lost in its middle."""
+
+    finals: dict[str, dict[str, Any]]
+    lost: list[Run]
+    taken_back_s: float
+    running_again_s: float
+    elapsed_s: float
+
+    def summary(self, how: str) -> str:
+        attempts = sorted(job["attempts"] for job in self.finals.values())
+        return (
+            f"\n{len(self.finals)} jobs of {PARAMS}, {how} with {len(self.lost)} mid-run:"
+            f" all ended in {self.elapsed_s:.1f} s; its jobs taken back"
+            f" {self.taken_back_s:.1f} s after, running again {self.running_again_s:.1f} s"
+            f" after; attempts {attempts}"
+        )
+
+
+def lose_a_host_mid_run(
+    farm: MultiHostFarm, api: Api, jobs: int, host: str, lose: Callable[[], None], tag: str
+) -> Outcome:
+    """Submit `jobs` jobs (callbacks to the receiver under `tag`), call `lose` once every
+    long slot of `host` is mid-job, and wait for every job to end and be delivered."""
+    callback_url = f"{farm.receiver.url}/{tag}"
     submitted = [
-        api.submit(params={**PARAMS, "n": n}, callback_url=farm.receiver.url) for n in range(JOBS)
+        api.submit(params={**PARAMS, "n": n}, callback_url=callback_url) for n in range(jobs)
     ]
     ids = {job["id"] for job in submitted}
     started = time.monotonic()
-
-    lost = wait_until(lambda: mid_run_on(farm, LOST), 120, f"{LOST} to be mid-way through jobs")
-    farm.network.cut(LOST)
-    cut_at = time.monotonic()
-    wait_until(lambda: recovered(farm, lost), 60, "the lost host's jobs to be taken back")
-    recovered_s = time.monotonic() - cut_at
-    wait_until(lambda: running_again(farm, lost), 60, "the lost host's jobs to run again")
-    again_s = time.monotonic() - cut_at
+    lost = wait_until(lambda: mid_run_on(farm, host), 120, f"{host} to be mid-way through jobs")
+    lose()
+    lost_at = time.monotonic()
+    wait_until(lambda: taken_back(farm, lost, host), 60, f"{host}'s jobs to be taken back")
+    taken_back_s = time.monotonic() - lost_at
+    wait_until(lambda: running_again(farm, lost, host), 60, f"{host}'s jobs to run again")
+    running_again_s = time.monotonic() - lost_at
     finals = {job_id: api.wait_final(job_id, timeout_s=240) for job_id in ids}
-    wait_until(lambda: deliveries_settled(farm), 60, "every webhook to be delivered")
+    wait_until(lambda: delivered(farm, ids), 60, "every webhook to be delivered")
     elapsed_s = time.monotonic() - started
+    return Outcome(finals, lost, taken_back_s, running_again_s, elapsed_s)
 
+
+def assert_each_ran_once(outcome: Outcome, kept: str) -> None:
+    """Every job succeeded, in at most two attempts; each lost one in exactly two, the
+    second on `kept`."""
+    finals = outcome.finals
     assert {job["state"] for job in finals.values()} == {"succeeded"}
     assert all(job["attempts"] <= 2 for job in finals.values())
-    for run in lost:
+    for run in outcome.lost:
         assert finals[run.job_id]["attempts"] == 2
-        assert finals[run.job_id]["worker"].endswith(f"@{KEPT}")
-    print(
-        f"\n{JOBS} jobs of {PARAMS} on 2 hosts, {LOST} cut with {len(lost)} mid-run:"
-        f" all succeeded in {elapsed_s:.1f} s; its jobs taken back {recovered_s:.1f} s"
-        f" after the cut, running again on {KEPT} after {again_s:.1f} s; attempts"
-        f" {sorted(job['attempts'] for job in finals.values())}"
-    )
-    assert_one_verified_webhook_each(farm, creds.webhook_secret, ids)
-    assert_outputs_come_from_object_storage(farm, api, finals)
+        assert finals[run.job_id]["worker"].endswith(f"@{kept}")
 
 
-def assert_one_verified_webhook_each(farm: MultiHostFarm, secret: str, ids: set[str]) -> None:
-    """The receiver got one delivery per job, signed with the tenant's secret, each under
-    its own webhook-id, and nothing else."""
-    received = farm.receiver.received
+def assert_one_verified_webhook_each(
+    farm: MultiHostFarm, secret: str, ids: set[str], tag: str
+) -> None:
+    """The receiver got one delivery per job under `tag`, signed with the tenant's
+    secret, each under its own webhook-id, and nothing else there."""
+    received = [hit for hit in farm.receiver.received if hit.path.endswith(f"/{tag}")]
     events = [Webhook(secret).verify(hit.body, hit.headers) for hit in received]
     assert len(received) == len(ids)
     assert {event["type"] for event in events} == {"job.succeeded"}
@@ -121,7 +145,7 @@ def assert_one_verified_webhook_each(farm: MultiHostFarm, secret: str, ids: set[
 
 
 def assert_outputs_come_from_object_storage(
-    farm: MultiHostFarm, api: requests.Session, finals: dict[str, dict[str, Any]]
+    farm: MultiHostFarm, api: Api, finals: dict[str, dict[str, Any]]
 ) -> None:
     """Every output downloads through the API host, which can see no worker's disk, and
     no host keeps a blob of its own: they are all in the bucket."""
@@ -134,6 +158,39 @@ def assert_outputs_come_from_object_storage(
         assert not [p for p in (host.var_dir / "blobs").rglob("*") if p.is_file()], host.name
     stored = farm.s3.names(farm.bucket, "blobs/")
     assert len([name for name in stored if name.endswith("/result.json")]) >= len(finals)
+
+
+def test_jobs_of_a_host_cut_mid_run_finish_on_the_other_host_exactly_once(
+    multi_host_farm: MultiHostFarm,
+) -> None:
+    farm = multi_host_farm
+    creds = farm.create_key("hosts-cut")
+    api = farm.client(creds.api_key)
+
+    outcome = lose_a_host_mid_run(farm, api, JOBS, CUT, lambda: farm.network.cut(CUT), tag="cut")
+
+    print(outcome.summary(f"{CUT} cut off the network"))
+    assert_each_ran_once(outcome, KEPT)
+    assert_one_verified_webhook_each(farm, creds.webhook_secret, set(outcome.finals), "cut")
+    assert_outputs_come_from_object_storage(farm, api, outcome.finals)
+
+
+def test_jobs_of_a_host_killed_whole_mid_run_finish_on_another_host_exactly_once(
+    multi_host_farm: MultiHostFarm,
+) -> None:
+    farm = multi_host_farm
+    farm.start_worker_roles(SPARE_HOST)
+    creds = farm.create_key("hosts-killed")
+    api = farm.client(creds.api_key)
+
+    outcome = lose_a_host_mid_run(
+        farm, api, KILLED_JOBS, SPARE_HOST, farm.hosts[SPARE_HOST].kill, tag="killed"
+    )
+
+    print(outcome.summary(f"every process of {SPARE_HOST} SIGKILLed"))
+    assert_each_ran_once(outcome, KEPT)
+    assert_one_verified_webhook_each(farm, creds.webhook_secret, set(outcome.finals), "killed")
+    assert_outputs_come_from_object_storage(farm, api, outcome.finals)
 
 
 def test_a_host_sees_no_other_hosts_files(multi_host_farm: MultiHostFarm) -> None:
