@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, BinaryIO, ParamSpec, TypeVar, cast
@@ -316,6 +317,25 @@ class S3BlobStore:
         """Every object under `prefix/`, listed page by page and deleted in batches."""
         for names in self._pages_under(self.name(prefix) + "/"):
             self._delete_names(names)
+
+    @store_errors
+    def abort_stale_uploads(self, started_before: datetime) -> int:
+        """Abort this store's multipart uploads begun before `started_before` (naive: UTC)."""
+        if started_before.tzinfo is None:
+            started_before = started_before.replace(tzinfo=UTC)
+        stale = [
+            upload
+            for page in self.client.get_paginator("list_multipart_uploads").paginate(
+                Bucket=self.bucket, Prefix=f"{self.prefix}/" if self.prefix else ""
+            )
+            for upload in page.get("Uploads", [])
+            if upload["Initiated"] < started_before
+        ]
+        for upload in stale:
+            self.client.abort_multipart_upload(
+                Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+            )
+        return len(stale)
 
     def _pages_under(self, start: str) -> Iterator[list[str]]:
         pages = self.client.get_paginator("list_objects_v2").paginate(

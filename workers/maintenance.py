@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from config.celery import LONG_QUEUES
 from config.settings import get_settings
@@ -15,6 +16,9 @@ from workers.enqueue import send_deliveries, send_delivery, send_jobs
 from workers.resources import blob_store
 
 log = logging.getLogger(__name__)
+# A write to the blob store unfinished after this is taken as left by a process that
+# died mid-upload.
+STALE_UPLOAD_AFTER = timedelta(days=1)
 
 
 @app.task(name="workers.maintenance.reconcile")
@@ -81,4 +85,5 @@ def purge_expired() -> dict[str, int]:
         )
     for prefix in {key.rpartition("/")[0] for key in expired_keys}:
         store.delete_prefix(prefix)
-    return {"files": len(expired_files), "job_outputs": len(expired_keys)}
+    stale = store.abort_stale_uploads(now - STALE_UPLOAD_AFTER)
+    return {"files": len(expired_files), "job_outputs": len(expired_keys), "stale_uploads": stale}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,20 @@ def test_an_unreachable_store_fails_within_its_timeouts(bucket: str) -> None:
     with pytest.raises(BlobStoreUnavailable, match="could not be reached"):
         s3_blob_store(settings).size("uploads/t/a")
     assert time.monotonic() - started < 10
+
+
+def test_uploads_left_unfinished_before_the_cutoff_are_aborted(
+    store: S3BlobStore, s3_server: SeaweedS3, bucket: str
+) -> None:
+    # A writer neither committed nor aborted: what a process killed mid-upload leaves.
+    left = store.writer("uploads/t/left.bin")
+    for chunk in chunks(PART):
+        left.write(chunk)
+    assert s3_server.uploads_in_progress(bucket) == ["blobs/uploads/t/left.bin"]
+
+    kept = store.abort_stale_uploads(datetime.now(UTC) - timedelta(hours=1))
+    aborted = store.abort_stale_uploads(datetime.now(UTC) + timedelta(minutes=1))
+
+    assert (kept, aborted) == (0, 1)
+    assert s3_server.uploads_in_progress(bucket) == []
+    assert s3_server.names(bucket) == []

@@ -217,6 +217,7 @@ def test_purge_deletes_expired_uploads_and_outputs_from_the_bucket(
     purged = json.loads(farm.jobfarm("purge").stdout)
 
     assert purged["files"] >= 1 and purged["job_outputs"] >= 1
+    assert purged["stale_uploads"] == 0  # every upload so far ended, committed or aborted
     assert not [n for n in s3_farm.names() if n.endswith(upload["id"])]
     assert s3_farm.names(output_key.rpartition("/")[0] + "/") == []
     assert requests.get(upload["url"], timeout=10).status_code == 404
