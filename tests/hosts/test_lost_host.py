@@ -49,11 +49,12 @@ def on_host(run: Run, host: str) -> bool:
 
 
 def mid_run_on(farm: MultiHostFarm, host: str) -> list[Run]:
-    """`host`'s running jobs once every long slot it has is between 10 % and 80 % of a
-    job; empty before then."""
+    """`host`'s running jobs once at least half its long slots run one and every one of
+    them is between 10 % and 80 % done (none about to finish as the host goes); empty
+    before then."""
     running = [r for r in runs(farm).values() if r.state == "running" and on_host(r, host)]
-    in_middle = [r for r in running if 10 <= r.completion <= 80]
-    return in_middle if len(in_middle) == LONG_CONCURRENCY else []
+    in_middle = all(10 <= r.completion <= 80 for r in running)
+    return running if in_middle and 2 * len(running) >= LONG_CONCURRENCY else []
 
 
 def taken_back(farm: MultiHostFarm, lost: list[Run], host: str) -> bool:
