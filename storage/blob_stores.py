@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 from config.settings import Settings
 from storage.blobs import BlobStore, LocalBlobStore
 
 _stores: dict[tuple[object, ...], BlobStore] = {}
+_making = threading.Lock()
 
 
 def blob_store(settings: Settings) -> BlobStore:
@@ -15,7 +18,9 @@ def blob_store(settings: Settings) -> BlobStore:
     identity = store_identity(settings)
     store = _stores.get(identity)
     if store is None:
-        store = _stores[identity] = make_blob_store(settings)
+        with _making:
+            store = _stores.get(identity) or make_blob_store(settings)
+            _stores[identity] = store
     return store
 
 

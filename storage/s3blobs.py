@@ -10,6 +10,7 @@ import functools
 import hashlib
 import logging
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -76,6 +77,13 @@ class S3Location:
         return cls(bucket, prefix.strip("/"))
 
 
+# One boto3 session per process: its loader keeps the service models it read, so a
+# client after the first (or in a forked child) costs milliseconds, not most of a second.
+# Sessions are not thread-safe: clients are made under the lock (clients themselves are).
+_session = boto3.session.Session()
+_session_lock = threading.Lock()
+
+
 def s3_client(settings: Settings) -> Any:
     """A boto3 S3 client for the settings' endpoint and credentials, with explicit
     timeouts and retries. The secret goes to boto3 only, never to a log."""
@@ -91,14 +99,15 @@ def s3_client(settings: Settings) -> Any:
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=settings.blob_s3_endpoint_url,
-        region_name=settings.blob_s3_region,
-        aws_access_key_id=settings.blob_s3_access_key_id,
-        aws_secret_access_key=secret.get_secret_value() if secret else None,
-        config=config,
-    )
+    with _session_lock:
+        return _session.client(
+            "s3",
+            endpoint_url=settings.blob_s3_endpoint_url,
+            region_name=settings.blob_s3_region,
+            aws_access_key_id=settings.blob_s3_access_key_id,
+            aws_secret_access_key=secret.get_secret_value() if secret else None,
+            config=config,
+        )
 
 
 def s3_blob_store(settings: Settings) -> S3BlobStore:

@@ -19,6 +19,12 @@ def blob_store() -> BlobStore:
     return blob_stores.blob_store(get_settings())
 
 
+def warm_blob_store() -> None:
+    """Make the blob store now, not in a job's time: an S3 client takes its service
+    model from disk once per process (made without a call to the store)."""
+    blob_store()
+
+
 def redis_client() -> redis.Redis:
     """A Redis client on the broker's server, for pub/sub and other farm keys."""
     global _redis

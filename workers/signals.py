@@ -10,7 +10,7 @@ from config.logging import setup_logging as configure_logging
 from config.settings import get_settings
 from workers.broker import declare_topology
 from workers.progress import TASK_EVENTS_FIELD, sends_task_events
-from workers.resources import cap_data_memory, forget_inherited
+from workers.resources import cap_data_memory, forget_inherited, warm_blob_store
 
 
 @worker_init.connect
@@ -21,6 +21,17 @@ def _declare_the_brokers_queues(sender: Any, **_: Any) -> None:
 @worker_process_init.connect
 def _fresh_connections_in_child(**_: Any) -> None:
     forget_inherited()
+
+
+@worker_init.connect
+def _load_the_blob_store_before_forking(**_: Any) -> None:
+    # Children inherit boto3 loaded and its models read; each then makes its own client.
+    warm_blob_store()
+
+
+@worker_process_init.connect
+def _blob_store_ready_in_child(**_: Any) -> None:
+    warm_blob_store()
 
 
 @worker_process_init.connect
