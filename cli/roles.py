@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import sys
 
-from config.celery import LONG_QUEUES, SHORT_QUEUES
+from config.celery import LONG_QUEUES, MAINTENANCE_QUEUES, SHORT_QUEUES
 from config.settings import Settings
 
-ROLE_QUEUES = {"short": SHORT_QUEUES, "long": LONG_QUEUES}
+ROLE_QUEUES = {"short": SHORT_QUEUES, "long": LONG_QUEUES, "maintenance": MAINTENANCE_QUEUES}
 
 
 def celery_argv(*args: str) -> list[str]:
@@ -16,10 +16,13 @@ def celery_argv(*args: str) -> list[str]:
 
 
 def worker_argv(settings: Settings, role: str, concurrency: int | None = None) -> list[str]:
-    """A worker for the short queues (webhooks, upkeep) or the long ones (the job kinds)."""
-    default = (
-        settings.worker_concurrency_short if role == "short" else settings.worker_concurrency_long
-    )
+    """A worker for the short queue (webhooks), the long ones (the job kinds) or the
+    maintenance one (reconciling, purging)."""
+    default = {
+        "short": settings.worker_concurrency_short,
+        "long": settings.worker_concurrency_long,
+        "maintenance": settings.worker_concurrency_maintenance,
+    }[role]
     statedb = settings.var_dir.resolve() / f"worker-{role}.state"
     # Without the flag, task events wait for Flower's `enable_events`, which it repeats
     # every 5 s while it runs.

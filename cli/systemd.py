@@ -20,8 +20,9 @@ from cli.up import find_procfile
 UNIT_PREFIX = "jobfarm-"
 DESCRIPTIONS = {
     "web": "the HTTP API",
-    "worker-short": "a worker for webhooks and upkeep",
+    "worker-short": "a worker for webhooks",
     "worker-long": "a worker for the job kinds",
+    "worker-maintenance": "a worker for upkeep (reconciling, purging)",
     "beat": "the scheduler (exactly one per farm)",
     "flower": "the Flower dashboard",
 }

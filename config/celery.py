@@ -9,8 +9,10 @@ from kombu import Exchange, Queue
 from config.settings import Settings
 
 LONG_QUEUES = ("cad", "render", "design", "media")
-SHORT_QUEUES = ("webhooks", "maintenance")
-ALL_QUEUES = LONG_QUEUES + SHORT_QUEUES
+SHORT_QUEUES = ("webhooks",)
+# Upkeep has workers of its own, so that a reconcile never waits behind webhooks.
+MAINTENANCE_QUEUES = ("maintenance",)
+ALL_QUEUES = LONG_QUEUES + SHORT_QUEUES + MAINTENANCE_QUEUES
 
 # Longest possible wait on a retry countdown beyond the hard limit, so Redis
 # never hands an unacknowledged message to a second worker while the first runs it.

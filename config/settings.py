@@ -218,9 +218,15 @@ class Settings(BaseSettings):
     )
     webhook_jitter: float = Field(default=0.2, ge=0, le=1)
     webhook_countdown_max_s: float = Field(default=300.0, gt=0)
+    # Attempts in flight to one endpoint (scheme, host and port) across the farm, so a
+    # slow receiver holds no more delivery slots than this; 0: no cap. A delivery that
+    # finds its endpoint's slots taken goes back on the queue for about this long.
+    webhook_endpoint_concurrency: int = Field(default=2, ge=0)
+    webhook_endpoint_busy_retry_s: float = Field(default=1.0, gt=0)
 
     worker_concurrency_short: int = Field(default=4, ge=1)
     worker_concurrency_long: int = Field(default=2, ge=1)
+    worker_concurrency_maintenance: int = Field(default=1, ge=1)
     worker_max_memory_kib: int = Field(default=2 * 1024 * 1024, gt=0)
     # Hard cap on one job process's data memory; past it allocations fail and the job
     # fails as out_of_memory instead of the host swapping or the OOM killer striking. 0: none.

@@ -131,6 +131,32 @@ def record(
     return row.id
 
 
+def pending_url(session: Session, delivery_id: str, expected_attempts: int) -> str | None:
+    """The URL of a pending delivery still at `expected_attempts`; None if it is not."""
+    return session.scalar(
+        select(WebhookDelivery.url).where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.attempts == expected_attempts,
+        )
+    )
+
+
+def postpone(session: Session, delivery_id: str, expected_attempts: int, delay_s: float) -> None:
+    """Move a pending delivery's next attempt `delay_s` ahead, unless an attempt was
+    taken meanwhile: the sender carries it, and the sweeper leaves it alone until then."""
+    session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.status == "pending",
+            WebhookDelivery.attempts == expected_attempts,
+        )
+        .values(next_attempt_at=utcnow() + timedelta(seconds=delay_s))
+        .execution_options(synchronize_session=False)
+    )
+
+
 def take_attempt(
     session: Session, delivery_id: str, expected_attempts: int, lease_s: float
 ) -> OutgoingWebhook | None:

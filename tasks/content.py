@@ -263,7 +263,9 @@ class _SlidesAnswer(BaseModel):
 class ChatCompletionsModel:
     """A client of an OpenAI-compatible `POST {api_base}/chat/completions` asked for JSON.
     An unreachable endpoint, an HTTP error or an answer that is not the JSON asked for
-    raises `ModelUnavailable`. The key is sent only as a bearer token, never logged."""
+    raises `ModelUnavailable`. The key is sent only as a bearer token, never logged.
+    Through the farm's session, `timeout_s` bounds the whole call (connecting, and the
+    answer however slowly it trickles in); through plain requests, each read."""
 
     api_base: str
     api_key: str = field(repr=False)

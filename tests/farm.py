@@ -223,11 +223,13 @@ class Farm:
         return run_jobfarm(self.env, self.root, *args)
 
     def start_roles(self, long: int = 2, short: int = 2, beat: bool = True) -> None:
-        """The API, a worker per role and, unless told otherwise, beat."""
+        """The API, a worker per role and, unless told otherwise, beat (with the
+        maintenance worker that runs what it schedules)."""
         self.start_web()
         self.start_worker("long", concurrency=long)
         self.start_worker("short", concurrency=short)
         if beat:
+            self.start_worker("maintenance", concurrency=1)
             self.start("beat", "beat")
 
     def create_key(self, tenant: str) -> tenants.Credentials:

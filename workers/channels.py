@@ -16,3 +16,12 @@ RATE_LIMIT_PREFIX = "jobfarm:ratelimit:"
 def rate_limit_key(caller: str) -> str:
     """Hash holding one caller's token bucket (`tokens`, `at_ms`)."""
     return f"{RATE_LIMIT_PREFIX}{caller}"
+
+
+ENDPOINT_SLOTS_PREFIX = "jobfarm:endpoint-slots:"
+
+
+def endpoint_slots_key(origin: str) -> str:
+    """Sorted set of the delivery attempts holding one endpoint's slots (member: the
+    attempt's token; score: when its lease ends, in Redis-clock milliseconds)."""
+    return f"{ENDPOINT_SLOTS_PREFIX}{origin}"

@@ -27,7 +27,8 @@ from storage.jobs import JobView
 from storage.urls import Link, download_links
 from storage.webhooks import OutgoingWebhook
 from workers.app import app
-from workers.backoff import webhook_retry_delay
+from workers.backoff import jittered, webhook_retry_delay
+from workers.endpoint_slots import endpoint_slot
 from workers.enqueue import DELIVER_WEBHOOK, send_delivery
 from workers.http_guard import ForbiddenAddress, client_session
 from workers.signature import webhook_headers
@@ -35,12 +36,38 @@ from workers.signature import webhook_headers
 log = logging.getLogger(__name__)
 
 LEASE_MARGIN_S = 30.0
+# Deliveries waiting for one endpoint's slots come back spread out, not all at once.
+BUSY_JITTER = 0.5
 
 
 @app.task(name=DELIVER_WEBHOOK)
 def deliver_webhook(delivery_id: str, attempts_so_far: int) -> str:
-    """Make the next attempt of a delivery, unless another sender already made it."""
+    """Make the next attempt of a delivery, unless another sender already made it; if
+    its endpoint's slots are all taken, put the delivery back on the queue for later."""
     settings = get_settings()
+    with session_scope(settings.sql_url) as session:
+        url = webhooks.pending_url(session, delivery_id, attempts_so_far)
+    if url is None:
+        return "skipped"
+    lease_s = settings.webhook_timeout_s + LEASE_MARGIN_S
+    with endpoint_slot(url, settings.webhook_endpoint_concurrency, lease_s) as held:
+        if held:
+            return attempt(delivery_id, attempts_so_far, settings)
+    return wait_for_a_slot(delivery_id, attempts_so_far, settings)
+
+
+def wait_for_a_slot(delivery_id: str, attempts_so_far: int, settings: Settings) -> str:
+    """Send the delivery again shortly, its next attempt postponed past then so the
+    sweeper does not send it a second time meanwhile."""
+    countdown = jittered(settings.webhook_endpoint_busy_retry_s, BUSY_JITTER)
+    with session_scope(settings.sql_url) as session:
+        webhooks.postpone(session, delivery_id, attempts_so_far, countdown + LEASE_MARGIN_S)
+    send_delivery(delivery_id, attempts_so_far, countdown=countdown)
+    return "busy"
+
+
+def attempt(delivery_id: str, attempts_so_far: int, settings: Settings) -> str:
+    """Take, make and record attempt `attempts_so_far + 1`, scheduling its retry."""
     lease_s = settings.webhook_timeout_s + LEASE_MARGIN_S
     with session_scope(settings.sql_url) as session:
         outgoing = webhooks.take_attempt(session, delivery_id, attempts_so_far, lease_s)
@@ -110,7 +137,9 @@ class Sent:
 
 
 def post(outgoing: OutgoingWebhook, payload: str, settings: Settings) -> Sent:
-    """POST one attempt's `payload`, signed."""
+    """POST one attempt's `payload`, signed; the attempt, connecting and reading the
+    answer included, is over within `webhook_timeout_s`, however slowly the receiver
+    answers."""
     headers = webhook_headers(outgoing.secret, outgoing.msg_id, int(time.time()), payload)
     headers["user-agent"] = "jobfarm-webhooks/1"
     started = time.monotonic()

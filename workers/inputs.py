@@ -15,7 +15,7 @@ from storage.db import session_scope
 from storage.files import FileNotFound, get_file
 from storage.jobs import JobView
 from tasks.errors import InputFetchFailed, InputForbidden, InputTooLarge, InvalidInput
-from workers.http_guard import ForbiddenAddress, client_session
+from workers.http_guard import DeadlineExceeded, ForbiddenAddress, client_session
 
 CHUNK_BYTES = 1024 * 1024
 UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -61,34 +61,40 @@ def copy_upload(job: JobView, into: Path, settings: Settings, store: BlobStore) 
 
 
 def download(url: str, into: Path, settings: Settings) -> Path:
-    """Stream `url` to a file, bounded in size and time, through the SSRF guard when on."""
+    """Stream `url` to a file, bounded in size and, however slowly the server sends, in
+    total time (`input_download_timeout_s`, connecting included), through the SSRF
+    guard when on."""
     if urlsplit(url).scheme not in ("http", "https"):
         raise InputForbidden("input_url must be http or https")
     target = into / safe_name(unquote(urlsplit(url).path), fallback="download")
-    deadline = time.monotonic() + settings.input_download_timeout_s
-    limit = settings.max_input_download_bytes
-    timeout = (min(10.0, settings.input_download_timeout_s), settings.input_download_timeout_s)
+    total_s = settings.input_download_timeout_s
+    deadline = time.monotonic() + total_s
     try:
         with (
             client_session(settings.ssrf_guard_enabled) as http,
-            http.get(url, stream=True, timeout=timeout) as response,
+            http.get(url, stream=True, timeout=(min(10.0, total_s), total_s)) as response,
         ):
             if response.status_code >= 400:
                 raise_for_status(response.status_code, url)
-            written = 0
-            with target.open("wb") as out:
-                for chunk in response.iter_content(CHUNK_BYTES):
-                    written += len(chunk)
-                    if written > limit:
-                        raise InputTooLarge(f"input_url is larger than {limit} bytes")
-                    if time.monotonic() > deadline:
-                        raise InputFetchFailed("input_url download took too long")
-                    out.write(chunk)
+            write_body(response, target, settings.max_input_download_bytes)
     except ForbiddenAddress as exc:
         raise InputForbidden(f"input_url refused: {exc}") from None
     except requests.RequestException as exc:
+        # The session cut the body at the deadline, which reads as a broken stream.
+        if isinstance(exc, DeadlineExceeded) or time.monotonic() >= deadline:
+            raise InputFetchFailed(f"input_url download took longer than {total_s:g} s") from None
         raise InputFetchFailed(f"input_url could not be fetched: {type(exc).__name__}") from None
     return target
+
+
+def write_body(response: requests.Response, target: Path, limit: int) -> None:
+    written = 0
+    with target.open("wb") as out:
+        for chunk in response.iter_content(CHUNK_BYTES):
+            written += len(chunk)
+            if written > limit:
+                raise InputTooLarge(f"input_url is larger than {limit} bytes")
+            out.write(chunk)
 
 
 def raise_for_status(status: int, url: str) -> None:

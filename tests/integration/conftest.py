@@ -27,6 +27,13 @@ FAST_SETTINGS = {
     "webhook_jitter": 0.1,
     # The first retry rides a Celery countdown; later ones are left to beat's sweeper.
     "webhook_countdown_max_s": 0.5,
+    # Whole-request deadlines reached within a test (a download's within noop's soft
+    # limit, so that the download is what ends the attempt); one slot per
+    # endpoint, so one slow receiver is seen to hold no more.
+    "webhook_timeout_s": 4,
+    "input_download_timeout_s": 4,
+    "webhook_endpoint_concurrency": 1,
+    "webhook_endpoint_busy_retry_s": 0.2,
     "kind_time_limits": json.dumps({"noop": {"soft_s": 6, "hard_s": 12}}),
     # Generous, so that a loaded machine still answers generate with the design itself.
     "design_wait_s": 90,

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import requests
 
-from workers.http_guard import ForbiddenAddress, client_session
+from tests.farm import wait_until
+from tests.trickler import TrickleServer
+from workers.http_guard import DeadlineExceeded, ForbiddenAddress, client_session
 
 
 @pytest.fixture
@@ -61,3 +67,47 @@ def test_without_the_guard_local_addresses_are_reached(redirecting_server) -> No
     with client_session(guard=False) as http:
         assert http.get(base + "/hop", timeout=5).status_code == 200
     assert len(hits) == 2
+
+
+@pytest.fixture
+def trickling_head() -> Iterator[str]:
+    """Answers with its status line and headers a byte every 0.3 s."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def answer(conn: socket.socket) -> None:
+        with conn, contextlib.suppress(OSError):
+            conn.recv(65536)
+            for byte in b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n":
+                conn.sendall(bytes([byte]))
+                time.sleep(0.3)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                threading.Thread(target=answer, args=(server.accept()[0],), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{server.getsockname()[1]}/"
+    server.close()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_trickled_headers_end_at_the_total_deadline(trickling_head: str, stream: bool) -> None:
+    started = time.monotonic()
+    with pytest.raises(DeadlineExceeded), client_session(guard=False) as http:
+        http.get(trickling_head, timeout=(1, 2), stream=stream)
+    assert 1.9 <= time.monotonic() - started <= 2.5
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_trickled_body_ends_at_the_total_deadline(stream: bool) -> None:
+    with TrickleServer(every_s=0.3) as server, client_session(guard=False) as http:
+        started = time.monotonic()
+        with pytest.raises(requests.RequestException):
+            response = http.get(server.url, timeout=(1, 2), stream=stream)
+            with response:
+                for _ in response.iter_content(1024):
+                    pass
+        took = time.monotonic() - started
+        wait_until(server.ended, 5, "the server to see the client leave")
+    assert 1.9 <= took <= 2.5
