@@ -7,12 +7,15 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 import requests
 
+from tasks.content import ChatCompletionsModel
+from tasks.errors import ModelUnavailable
 from tests.farm import wait_until
 from tests.trickler import TrickleServer
 from workers.http_guard import DeadlineExceeded, ForbiddenAddress, client_session
@@ -110,4 +113,16 @@ def test_a_trickled_body_ends_at_the_total_deadline(stream: bool) -> None:
                     pass
         took = time.monotonic() - started
         wait_until(server.ended, 5, "the server to see the client leave")
+    assert 1.9 <= took <= 2.5
+
+
+def test_a_trickling_content_model_is_unavailable_at_its_timeout() -> None:
+    with TrickleServer(every_s=0.3) as server, client_session(guard=False) as http:
+        model = ChatCompletionsModel(
+            api_base=server.url.rsplit("/", 1)[0], api_key="k", model_name="m", timeout_s=2
+        )
+        started = time.monotonic()
+        with pytest.raises(ModelUnavailable, match="DeadlineExceeded"):
+            replace(model, session=http).slides("topic", ["a point"])
+        took = time.monotonic() - started
     assert 1.9 <= took <= 2.5
