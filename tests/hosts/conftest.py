@@ -1,7 +1,7 @@
 """The multi-host tier: the farm as separate hosts in network namespaces of its own.
 
     test's namespace (10.x.y.1, a bridge): Redis, PostgreSQL, SeaweedFS S3, the webhook receiver
-      ├── veth ── api       (10.x.y.2): jobfarm web, jobfarm beat
+      ├── veth ── api       (10.x.y.2): jobfarm web, beat, worker --role maintenance
       ├── veth ── worker-a  (10.x.y.3): jobfarm worker --role long, --role short
       ├── veth ── worker-b  (10.x.y.4): jobfarm worker --role long, --role short
       └── veth ── worker-c  (10.x.y.5): the same, started by the test that kills it
@@ -179,7 +179,9 @@ def multi_host_farm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MultiH
         services_dir.mkdir(exist_ok=True)
         api_url = hosts["api"].start_web(free_port())
         hosts["api"].start("beat", "beat")
-        nodes = [node for name in WORKER_HOSTS for node in start_workers(hosts[name])]
+        # Upkeep (the reconciler that takes lost runs back) on the scheduler host, beside beat.
+        nodes = [hosts["api"].start_worker("maintenance", 1)]
+        nodes += [node for name in WORKER_HOSTS for node in start_workers(hosts[name])]
         wait_for_api(api_url)
         wait_for_nodes(redis_server.url, nodes)
         yield MultiHostFarm(
