@@ -41,6 +41,10 @@ def test_a_trickling_webhook_attempt_ends_at_its_deadline_and_is_retried(tenant)
         )
 
     assert first.closed is not None
+    print(
+        f"attempt cut after {first.closed - first.opened:.2f} s, "
+        f"retried {second.opened - first.closed:.2f} s later"
+    )
     assert abs((first.closed - first.opened) - WEBHOOK_DEADLINE_S) <= 2
     # Retried per the schedule: its first delay (±10 % jitter), plus the queue's turn.
     assert FIRST_RETRY_S * 0.9 - 0.2 <= second.opened - first.closed <= FIRST_RETRY_S + 2
