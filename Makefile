@@ -32,6 +32,7 @@ bench: install
 	$(BIN)/python bench/convert.py
 	$(BIN)/python bench/thumbnails.py --size 256
 	$(BIN)/python bench/small_thumbnails.py --jobs 500
+	$(BIN)/python bench/blob_stores.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
