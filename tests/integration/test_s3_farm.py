@@ -10,7 +10,6 @@ import json
 import os
 import socket
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -19,13 +18,11 @@ import pytest
 import requests
 import trimesh
 from PIL import Image
-from sqlalchemy import update
 
-from storage.db import session_scope
-from storage.models import Job, StoredFile, utcnow
 from storage.urls import DOWNLOAD_PATH
 from tests.farm import Farm, RedisServer, wait_until
 from tests.integration.conftest import FAST_SETTINGS
+from tests.integration.test_upkeep import age_past_retention
 from tests.s3 import SeaweedS3
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "cad"
@@ -207,12 +204,7 @@ def test_purge_deletes_expired_uploads_and_outputs_from_the_bucket(
     output_url = done["outputs"][0]["url"]
     output_key = unquote(urlsplit(output_url).path).removeprefix(DOWNLOAD_PATH)
     assert s3_farm.names(output_key) == [f"blobs/{output_key}"]
-    long_ago = utcnow() - timedelta(days=400)
-    with session_scope(farm.database_url) as session:
-        session.execute(
-            update(StoredFile).where(StoredFile.id == upload["id"]).values(expires_at=long_ago)
-        )
-        session.execute(update(Job).where(Job.id == done["id"]).values(finished_at=long_ago))
+    age_past_retention(farm, upload["id"], done["id"])
 
     purged = json.loads(farm.jobfarm("purge").stdout)
 

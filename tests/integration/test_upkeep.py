@@ -65,12 +65,7 @@ def test_purge_deletes_expired_uploads_and_old_outputs(farm: Farm, tenant) -> No
     done = tenant.api.wait_final(tenant.api.submit()["id"])
     output_url = done["outputs"][0]["url"]
     assert requests.get(output_url, timeout=10).status_code == 200
-    long_ago = utcnow() - timedelta(days=400)
-    with session_scope(farm.database_url) as session:
-        session.execute(
-            update(StoredFile).where(StoredFile.id == upload["id"]).values(expires_at=long_ago)
-        )
-        session.execute(update(Job).where(Job.id == done["id"]).values(finished_at=long_ago))
+    age_past_retention(farm, upload["id"], done["id"])
 
     purged = json.loads(farm.jobfarm("purge").stdout)
 
@@ -95,3 +90,13 @@ def test_audit_log_records_who_did_what_with_the_request_id(farm: Farm, tenant) 
     assert [e["action"] for e in events][-2:] == ["job.create", "job.cancel"]
     assert events[-2]["request_id"] == "audit-1"
     assert events[-2]["object_id"] == job.json()["id"]
+
+
+def age_past_retention(farm: Farm, file_id: str, job_id: str) -> None:
+    """Date the upload's expiry and the job's end long ago, as if retention had passed."""
+    long_ago = utcnow() - timedelta(days=400)
+    with session_scope(farm.database_url) as session:
+        session.execute(
+            update(StoredFile).where(StoredFile.id == file_id).values(expires_at=long_ago)
+        )
+        session.execute(update(Job).where(Job.id == job_id).values(finished_at=long_ago))
