@@ -96,6 +96,11 @@ def credits_used(session: Session, job_id: str) -> int:
     return -reserved.amount
 
 
+def reserved_for(session: Session, job_id: str) -> bool:
+    """Whether job `job_id` reserved credits (its ledger then holds its one settlement)."""
+    return _movement(session, job_id, RESERVE) is not None
+
+
 def movements(
     session: Session, tenant_id: str, limit: int, offset: int
 ) -> tuple[list[CreditMovement], int]:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from storage import credits, webhooks
 from storage.models import Batch, Job, new_id, utcnow
-from storage.states import IllegalTransition, JobState, sources_of
+from storage.states import RETRY_SOURCES, IllegalTransition, JobState, sources_of
 
 
 class JobNotFound(LookupError):
@@ -452,6 +452,47 @@ def _requeue(
     if row is None:
         return None
     return Dispatch(job_id=job_id, dispatch_id=dispatch_id, queue=row.queue, kind=row.kind)
+
+
+def start_over(session: Session, tenant_id: str, job_id: str, more_attempts: int) -> Job | None:
+    """failed | canceled → queued: a new attempt of the same job, back in the backlog
+    under a new message id, its error, result, outputs and run cleared, with
+    `more_attempts` to use beyond those it made (the runner counts on from them).
+
+    One compare-and-set on the state: of two racing retries one wins, the other gets
+    None, as does a job in any other state. Returns the row as it now is."""
+    stmt = (
+        update(Job)
+        .where(
+            Job.id == job_id,
+            Job.tenant_id == tenant_id,
+            Job.state.in_([state.value for state in RETRY_SOURCES]),
+        )
+        .values(
+            state=JobState.QUEUED.value,
+            max_attempts=Job.attempts + more_attempts,
+            dispatch_id=new_dispatch_id(),
+            released_at=None,
+            enqueued_at=None,
+            run_token=None,
+            worker=None,
+            worker_pid=None,
+            heartbeat_at=None,
+            started_at=None,
+            finished_at=None,
+            completion=0.0,
+            stage=None,
+            result=None,
+            outputs=[],
+            outputs_purged_at=None,
+            error_code=None,
+            error_message=None,
+            updated_at=utcnow(),
+        )
+        .returning(Job)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return session.scalars(stmt).first()
 
 
 def recover_stale_runs(session: Session, stale_before: datetime) -> tuple[set[str], list[str]]:

@@ -28,6 +28,12 @@ ALLOWED: dict[JobState, frozenset[JobState]] = {
 }
 
 
+# An explicit retry starts a failed or canceled job over, as a new attempt of the same
+# job: an operator's or client's act, never a step a run takes, so it stays out of
+# ALLOWED, where final states stay final for every run, recovery and redelivery.
+RETRY_SOURCES = frozenset({JobState.FAILED, JobState.CANCELED})
+
+
 class IllegalTransition(Exception):
     """A job cannot move between these states."""
 
@@ -49,3 +55,8 @@ def check_transition(current: JobState, target: JobState) -> None:
     """Raise `IllegalTransition` unless `current → target` is allowed."""
     if not can_move(current, target):
         raise IllegalTransition(current, target)
+
+
+def can_retry(current: JobState) -> bool:
+    """Whether a job in `current` may be started over by a retry."""
+    return current in RETRY_SOURCES
