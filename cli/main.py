@@ -10,7 +10,7 @@ from pathlib import Path
 
 import uvicorn
 
-from cli import apps, client, dispatch, roles, systemd, users
+from cli import apps, client, dispatch, roles, systemd, users, webhooks
 from cli.up import run_up
 from config.settings import get_settings
 from storage import audit, credits, signed_apps, tenants
@@ -214,6 +214,7 @@ def parser() -> argparse.ArgumentParser:
     users.add_parsers(sub)
     apps.add_parsers(sub)
     dispatch.add_parsers(sub)
+    webhooks.add_parsers(sub)
     systemd.add_parsers(sub)
     aud = sub.add_parser("audit", help="print the audit log")
     aud.add_argument("--tenant")

@@ -224,6 +224,17 @@ class Settings(BaseSettings):
     webhook_endpoint_concurrency: int = Field(default=2, ge=0)
     webhook_endpoint_busy_retry_s: float = Field(default=1.0, gt=0)
 
+    # --- Webhook endpoints: their lifecycle (disabling, secret rotation) ---
+    # An endpoint whose every attempt has failed for longer than this is disabled.
+    webhook_disable_after_s: float = Field(default=5 * 86400.0, gt=0)
+    # After a rotation, deliveries carry the old secret's signature beside the new one's
+    # for this long; then the old secret is forgotten.
+    webhook_secret_overlap_s: float = Field(default=86400.0, ge=0)
+    webhook_endpoints_max: int = Field(default=50, ge=1)
+    # Deliveries one replay call sends again, at most.
+    webhook_replay_max: int = Field(default=1000, ge=1)
+    # --- end of webhook endpoints ---
+
     worker_concurrency_short: int = Field(default=4, ge=1)
     worker_concurrency_long: int = Field(default=2, ge=1)
     worker_concurrency_maintenance: int = Field(default=1, ge=1)

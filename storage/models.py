@@ -40,6 +40,9 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     # Needed in the clear to sign webhooks; never logged, never returned after creation.
     webhook_secret: Mapped[str] = mapped_column(String(100))
+    # The secret before the latest rotation, signing beside the new one until it expires.
+    previous_webhook_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_webhook_secret_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # The agent API's (seed 001) name for the tenant: the next number at insert time,
     # computed in the INSERT itself; the unique index refuses a racing duplicate.
@@ -170,12 +173,42 @@ class Job(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class WebhookEndpoint(Base):
+    """A tenant's subscription: every matching job or batch event is delivered to it."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"), index=True)
+    url: Mapped[str] = mapped_column(Text)
+    # Event types delivered here; empty: every one.
+    event_types: Mapped[list[Any]] = mapped_column(default=list)
+    # Needed in the clear to sign; never logged, returned only when made.
+    secret: Mapped[str] = mapped_column(String(100))
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_expires_at: Mapped[datetime | None]
+    enabled: Mapped[bool] = mapped_column(default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    disabled_at: Mapped[datetime | None]
+    # The first failed attempt since the last success: None while the endpoint answers.
+    failing_since: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index("ix_deliveries_status_next", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_deliveries_status_next", "status", "next_attempt_at"),
+        Index("ix_deliveries_endpoint_created", "endpoint_id", "created_at"),
+        Index("ix_deliveries_tenant_status", "tenant_id", "status"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id"))
+    # The endpoint it goes to; None for a job's or batch's own callback URL. No foreign
+    # key: a deleted endpoint's deliveries stay in the log.
+    endpoint_id: Mapped[str | None] = mapped_column(String(40))
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id"), index=True)
     batch_id: Mapped[str | None] = mapped_column(ForeignKey("batches.id"), index=True)
     url: Mapped[str] = mapped_column(Text)

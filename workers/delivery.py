@@ -4,7 +4,8 @@ A webhook never fails its job: delivery runs on its own queue after the job has
 ended, and its outcome lives only in the delivery log. Each attempt's body is built
 when the attempt is made, from the job or batch as it is then, in its dialect's
 shape, with download URLs signed for that attempt: a retry hours later carries links
-that still work. The webhook-id stays the delivery's across attempts.
+that still work. The webhook-id stays the delivery's across attempts. An attempt to an
+endpoint also keeps the endpoint's failure record, which may disable it.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from api_stub.shapes import shapes_for
 from config.settings import Settings, get_settings
-from storage import batches, jobs, webhooks
+from storage import batches, jobs, webhook_endpoints, webhooks
 from storage.batches import BatchView
 from storage.db import session_scope
 from storage.jobs import JobView
@@ -80,7 +81,7 @@ def attempt(delivery_id: str, attempts_so_far: int, settings: Settings) -> str:
         webhook_retry_delay(
             outgoing.attempt, settings.webhook_retry_schedule_s, settings.webhook_jitter
         )
-        if sent.retryable
+        if sent.retryable and not gone(outgoing, sent)
         else None
     )
     with session_scope(settings.sql_url) as session:
@@ -94,6 +95,14 @@ def attempt(delivery_id: str, attempts_so_far: int, settings: Settings) -> str:
             retry_in,
             payload,
         )
+        if outgoing.endpoint_id:
+            webhook_endpoints.note_attempt(
+                session,
+                outgoing.endpoint_id,
+                sent.status_code,
+                sent.ok,
+                settings.webhook_disable_after_s,
+            )
     if (
         status == "pending"
         and retry_in is not None
@@ -104,6 +113,12 @@ def attempt(delivery_id: str, attempts_so_far: int, settings: Settings) -> str:
         "delivery %s attempt %d: %s", delivery_id, outgoing.attempt, sent.status_code or sent.error
     )
     return status
+
+
+def gone(outgoing: OutgoingWebhook, sent: Sent) -> bool:
+    """An endpoint answering 410 Gone asks for nothing more: its delivery is not
+    retried (the endpoint is disabled). A callback URL is retried as any failure."""
+    return outgoing.endpoint_id is not None and sent.status_code == webhook_endpoints.GONE
 
 
 def event_subject(session: Session, outgoing: OutgoingWebhook) -> JobView | BatchView:
@@ -135,12 +150,16 @@ class Sent:
     duration_ms: int
     retryable: bool = True
 
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
 
 def post(outgoing: OutgoingWebhook, payload: str, settings: Settings) -> Sent:
     """POST one attempt's `payload`, signed; the attempt, connecting and reading the
     answer included, is over within `webhook_timeout_s`, however slowly the receiver
     answers."""
-    headers = webhook_headers(outgoing.secret, outgoing.msg_id, int(time.time()), payload)
+    headers = webhook_headers(outgoing.secrets, outgoing.msg_id, int(time.time()), payload)
     headers["user-agent"] = "jobfarm-webhooks/1"
     started = time.monotonic()
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from config.celery import LONG_QUEUES
 from config.settings import get_settings
-from storage import files, jobs, webhooks
+from storage import files, jobs, webhook_endpoints, webhooks
 from storage.db import session_scope
 from storage.models import utcnow
 from workers.app import app
@@ -30,7 +30,8 @@ def reconcile() -> dict[str, int]:
     - released jobs whose message never reached the broker: sent again; those whose
       message the broker no longer holds, or held too long: back to the backlog;
     - every job queue: released as far as its window allows (the dispatcher's safety net);
-    - webhook deliveries that are due: sent.
+    - webhook deliveries that are due: sent;
+    - webhook secrets rotated out whose overlap window has ended: forgotten.
     """
     settings = get_settings()
     with session_scope(settings.sql_url) as session:
@@ -54,6 +55,7 @@ def reconcile() -> dict[str, int]:
     send_deliveries(failed_deliveries)
     with session_scope(settings.sql_url) as session:
         due = webhooks.due(session, utcnow())
+        forgotten = webhook_endpoints.forget_expired_secrets(session, utcnow())
     for delivery_id, attempts in due:
         send_delivery(delivery_id, attempts)
     counts = {
@@ -63,6 +65,7 @@ def reconcile() -> dict[str, int]:
         "resent": sent,
         "released": released,
         "webhooks_due": len(due),
+        "secrets_forgotten": forgotten,
     }
     if any(counts.values()):
         log.info("reconcile: %s", counts)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from api_stub.callers import Principal
 from api_stub.dialect import Call, Dialect
 from api_stub.errors import ApiError
-from api_stub.native import files, health, jobs, signed, webhooks
+from api_stub.native import files, health, jobs, signed, webhook_endpoints, webhooks
 from api_stub.problems import Problem, problem_of, problem_response
 from api_stub.procure import envelope
 from config.settings import RateLimit, Settings
@@ -29,7 +29,13 @@ class Native(Dialect):
     upload_paths = ("/v1/files",)
 
     def routers(self) -> list[APIRouter]:
-        return [jobs.router, files.router, webhooks.router, health.router]
+        return [
+            jobs.router,
+            files.router,
+            webhooks.router,
+            webhook_endpoints.router,
+            health.router,
+        ]
 
     def install(self, app: FastAPI) -> None:
         async def problem(request: Request, exc: Exception) -> Response:

@@ -143,11 +143,14 @@ class DeliveryPublic(BaseModel):
     id: str
     job_id: str | None
     batch_id: str | None
+    endpoint_id: str | None = Field(description="null for the job's own callback URL")
     url: str
     event_type: str
     webhook_id: str
-    status: str
+    status: str = Field(description="pending, delivered, failed or stopped")
     attempts: list[AttemptPublic]
+    last_status_code: int | None
+    last_error: str | None
     next_attempt_at: Utc | None
     created_at: Utc
     delivered_at: Utc | None
@@ -158,11 +161,14 @@ class DeliveryPublic(BaseModel):
             id=view.id,
             job_id=view.job_id,
             batch_id=view.batch_id,
+            endpoint_id=view.endpoint_id,
             url=view.url,
             event_type=view.event_type,
             webhook_id=view.msg_id,
             status=view.status,
             attempts=[AttemptPublic.of(a) for a in attempts],
+            last_status_code=view.last_status_code,
+            last_error=view.last_error,
             next_attempt_at=view.next_attempt_at,
             created_at=view.created_at,
             delivered_at=view.delivered_at,

@@ -34,6 +34,9 @@ FAST_SETTINGS = {
     "input_download_timeout_s": 4,
     "webhook_endpoint_concurrency": 1,
     "webhook_endpoint_busy_retry_s": 0.2,
+    # An endpoint failing for 2 s is disabled; a rotated secret overlaps for 6 s.
+    "webhook_disable_after_s": 2,
+    "webhook_secret_overlap_s": 6,
     "kind_time_limits": json.dumps({"noop": {"soft_s": 6, "hard_s": 12}}),
     # Generous, so that a loaded machine still answers generate with the design itself.
     "design_wait_s": 90,
