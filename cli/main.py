@@ -10,7 +10,7 @@ from pathlib import Path
 
 import uvicorn
 
-from cli import apps, client, dispatch, roles, systemd, users, webhooks
+from cli import apps, client, dispatch, jobs, roles, systemd, users, webhooks
 from cli.up import run_up
 from config.settings import get_settings
 from storage import audit, credits, signed_apps, tenants
@@ -215,6 +215,7 @@ def parser() -> argparse.ArgumentParser:
     apps.add_parsers(sub)
     dispatch.add_parsers(sub)
     webhooks.add_parsers(sub)
+    jobs.add_parsers(sub)
     systemd.add_parsers(sub)
     aud = sub.add_parser("audit", help="print the audit log")
     aud.add_argument("--tenant")

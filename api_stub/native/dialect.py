@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from api_stub.callers import Principal
 from api_stub.dialect import Call, Dialect
 from api_stub.errors import ApiError
-from api_stub.native import files, health, jobs, signed, webhook_endpoints, webhooks
+from api_stub.native import files, health, jobs, retries, signed, webhook_endpoints, webhooks
 from api_stub.problems import Problem, problem_of, problem_response
 from api_stub.procure import envelope
 from config.settings import RateLimit, Settings
@@ -29,7 +29,9 @@ class Native(Dialect):
     upload_paths = ("/v1/files",)
 
     def routers(self) -> list[APIRouter]:
+        # retries first: its /v1/jobs/dead-letter would otherwise be read as a job id.
         return [
+            retries.router,
             jobs.router,
             files.router,
             webhooks.router,

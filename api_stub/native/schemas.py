@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, HttpUrl, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PlainSerializer
 
 from storage.jobs import JobView
+from storage.retries import MAX_BULK_RETRY
 from storage.states import JobState
 from storage.webhooks import AttemptView, DeliveryView
 
@@ -112,6 +113,56 @@ class JobPublic(BaseModel):
 
 class JobPage(BaseModel):
     items: list[JobPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class RetryRequest(BaseModel):
+    """Which of your ended jobs to start over, oldest first, at most `limit` a call."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: Literal["failed", "canceled"] = "failed"
+    kind: str | None = Field(default=None, max_length=40)
+    batch_id: str | None = Field(default=None, max_length=40)
+    created_after: datetime | None = Field(default=None, description="created at or after")
+    created_before: datetime | None = Field(default=None, description="created before")
+    limit: int = Field(default=100, ge=1, le=MAX_BULK_RETRY)
+
+
+class RetryResult(BaseModel):
+    count: int
+    ids: list[str]
+    more: bool = Field(description="more jobs matched than `limit`: call again for them")
+
+
+class DeadLetter(BaseModel):
+    id: str
+    kind: str
+    batch_id: str | None
+    attempts: int
+    max_attempts: int
+    error: JobError
+    created_at: Utc
+    finished_at: Utc | None
+
+    @classmethod
+    def of(cls, job: JobView) -> DeadLetter:
+        return cls(
+            id=job.id,
+            kind=job.kind,
+            batch_id=job.batch_id,
+            attempts=job.attempts,
+            max_attempts=job.max_attempts,
+            error=JobError(code=job.error_code or "failed", message=job.error_message),
+            created_at=job.created_at,
+            finished_at=job.finished_at,
+        )
+
+
+class DeadLetterPage(BaseModel):
+    items: list[DeadLetter]
     total: int
     limit: int
     offset: int
