@@ -55,7 +55,11 @@ def as_stored_utc(at: datetime) -> datetime:
     """A client's timestamp as the database stores them: naive UTC (naive input is UTC)."""
     if at.tzinfo is None:
         return at
-    return at.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return at.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        # Past datetime's range once in UTC: the range's end bounds every stored time.
+        return datetime.min if at.year == datetime.min.year else datetime.max
 
 
 def owner_of(session: Session, job_id: str) -> str | None:

@@ -45,6 +45,8 @@ def test_a_retry_leaves_every_final_state_final_for_runs() -> None:
             datetime(2026, 12, 2, 14, 0, tzinfo=timezone(timedelta(hours=2))),
             datetime(2026, 12, 2, 12, 0),
         ),
+        (datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=2))), datetime.min),
+        (datetime.max.replace(tzinfo=timezone(timedelta(hours=-2))), datetime.max),
     ],
 )
 def test_timestamps_are_compared_as_naive_utc(given: datetime, stored: datetime) -> None:
