@@ -53,6 +53,9 @@ def test_a_failed_job_retried_succeeds_as_the_same_job_with_a_new_webhook(farm, 
     with WebhookReceiver() as receiver:
         job = tenant.api.submit(params=FAILS_ONCE, callback_url=receiver.url)
         assert tenant.api.wait_final(job["id"])["error"]["code"] == "permanent_error"
+        # A body is built from the job as it is at each attempt: the failure is seen
+        # delivered first, so that its body is the failed job's.
+        wait_until(lambda: final_events(receiver), 30, "the failed job's webhook")
 
         response = tenant.api.post(
             f"/v1/jobs/{job['id']}/retry", headers={"X-Request-Id": "retry-req-1"}
@@ -140,7 +143,9 @@ def test_two_concurrent_retries_of_one_job_make_one_new_attempt(farm, tenant) ->
     assert len(retries_audited(farm, tenant)) == 1
 
 
-def test_a_bulk_retry_takes_a_bounded_number_by_filter_and_says_when_more_match(tenant) -> None:
+def test_a_bulk_retry_takes_a_bounded_number_by_filter_and_says_when_more_match(
+    farm, tenant
+) -> None:
     failed = [failed_job(tenant) for _ in range(3)]
     tenant.api.wait_final(tenant.api.submit()["id"])
 
@@ -151,6 +156,9 @@ def test_a_bulk_retry_takes_a_bounded_number_by_filter_and_says_when_more_match(
     assert first == {"count": 2, "ids": [j["id"] for j in failed[:2]], "more": True}
     assert rest == {"count": 1, "ids": [failed[2]["id"]], "more": False}
     assert [(j["state"], j["attempts"]) for j in ended] == [("succeeded", 2)] * 3
+    audited = retries_audited(farm, tenant)
+    assert sorted(e["object_id"] for e in audited) == sorted(j["id"] for j in failed)
+    assert all(e["detail"]["bulk"] and e["request_id"] for e in audited)
 
 
 def test_a_bulk_retry_filters_by_creation_time_and_bounds_its_limit(tenant) -> None:
