@@ -200,3 +200,20 @@ def test_a_bulk_retry_takes_the_oldest_matching_up_to_its_limit_and_says_more_ma
     assert [r.job.id for r in first] == [j.id for j in failed[:2]] and more
     assert [r.job.id for r in rest] == [failed[2].id] and not more_after
     assert none_canceled == []
+
+
+def test_a_bulk_retry_by_batch_takes_only_that_batchs_ended_tasks(sql: str, tenant_id: str) -> None:
+    batch_id = f"bat_{uuid.uuid4().hex[:12]}"
+    with session_scope(sql) as session:
+        batches.create_batch(session, batch_id, tenant_id, "native", None, [new_job(tenant_id)])
+        [task] = batches.tasks_page(session, batch_id, 10, 0)
+    outside = submit(sql, tenant_id)
+    for job_id in (task.id, outside.id):
+        run_to(sql, job_id, succeed=False)
+
+    with session_scope(sql) as session:
+        done, _ = retries.retry_matching(session, tenant_id, RetryFilter(batch_id=batch_id), 2)
+        left = jobs.get_job(session, tenant_id, outside.id).state
+
+    assert [r.job.id for r in done] == [task.id]
+    assert left is JobState.FAILED
