@@ -122,3 +122,22 @@ def test_a_models_endpoint_on_an_internal_address_is_never_called(prod_farm: Far
     assert internal.received == []
     balance = http.get(f"{api}/credit/balance", timeout=10).json()["data"]["credit_balance"]
     assert balance == 50
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://127.0.0.1:9/hook", "http://169.254.169.254/latest/", "http://localhost/hook"],
+)
+def test_a_webhook_endpoint_on_an_internal_address_is_refused_when_made(
+    prod_farm: Farm, url: str
+) -> None:
+    api = prod_farm.client(prod_farm.create_key("prod-endpoints").api_key)
+
+    created = api.post("/v1/webhooks/endpoints", json={"url": url})
+
+    assert created.status_code == 422
+    assert created.headers["content-type"] == "application/problem+json"
+    [error] = created.json()["errors"]
+    assert error["field"] == "url"
+    assert "non-public" in error["message"]
+    assert api.get("/v1/webhooks/endpoints").json() == []
