@@ -10,7 +10,13 @@ from fastapi import APIRouter, Query
 
 from api_stub.deps import CallerDep, ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
 from api_stub.native.schemas import DeliveryPublic
-from api_stub.native.webhook_schemas import EventType, SecretRotated, naive_utc
+from api_stub.native.webhook_schemas import (
+    EventType,
+    Replayed,
+    ReplayRequest,
+    SecretRotated,
+    naive_utc,
+)
 from api_stub.problems import Problem
 from storage import audit, webhook_endpoints, webhooks
 from storage.delivery_status import statuses_of
@@ -82,6 +88,42 @@ def redeliver(
     session.commit()
     send_delivery(view.id, view.attempts)
     return DeliveryPublic.of(view, webhooks.attempts_of(session, caller.tenant_id, view.id))
+
+
+@router.post("/replay", status_code=202, response_model=Replayed)
+def replay_all(
+    body: ReplayRequest,
+    caller: CallerDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    request_id: RequestIdDep,
+) -> Replayed:
+    """Send again the caller's deliveries created since `since` in `status` (the
+    dead-letter list by default), to callback URLs and enabled endpoints; those of
+    disabled or deleted endpoints are left alone."""
+    taken = webhooks.replay(
+        session,
+        caller.tenant_id,
+        body.since_utc(),
+        statuses=statuses_of(body.status),
+        event_type=body.event_type,
+        most=settings.webhook_replay_max,
+    )
+    audit.record(
+        session,
+        "webhook.replay",
+        caller.key_id,
+        caller.tenant_id,
+        None,
+        request_id,
+        since=body.since_utc().isoformat(),
+        status=body.status,
+        replayed=len(taken),
+    )
+    session.commit()
+    for delivery_id, attempts in taken:
+        send_delivery(delivery_id, attempts)
+    return Replayed(replayed=len(taken), delivery_ids=[d for d, _ in taken])
 
 
 @router.post("/secret/rotate", response_model=SecretRotated)

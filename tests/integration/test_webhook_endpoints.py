@@ -292,3 +292,33 @@ def test_the_operator_cli_replays_and_refuses_a_disabled_endpoint(make_tenant, f
     verify(made["secret"], second)
     assert refused.value.returncode == 1
     assert "disabled: enable it first" in refused.value.stderr
+
+
+def test_a_tenant_wide_replay_sends_callback_dead_letters_and_skips_disabled_endpoints(
+    tenant,
+) -> None:
+    since = {"since": iso(datetime.now(UTC) - timedelta(seconds=1))}
+    with WebhookReceiver(script=[500] * 5) as callback:
+        down = create_endpoint(tenant.api, f"http://127.0.0.1:{free_port()}/hook")
+        job = finished_job(tenant.api, callback_url=callback.url)
+        tenant.api.patch(f"{ENDPOINTS}/{down['id']}", json={"enabled": False})
+        [failed] = wait_until(
+            lambda: deliveries(tenant.api, job_id=job["id"], status="failed"),
+            60,
+            "the callback's delivery to run out of attempts",
+        )
+        [stopped] = deliveries(tenant.api, job_id=job["id"], status="stopped")
+        other_type = tenant.api.post(
+            "/v1/webhooks/replay", json={**since, "event_type": "job.failed"}
+        )
+        replay = tenant.api.post("/v1/webhooks/replay", json=since)
+        wait_until(callback.successes, 30, "the replayed callback")
+
+    assert other_type.json() == {"replayed": 0, "delivery_ids": []}
+    assert replay.status_code == 202
+    assert replay.json() == {"replayed": 1, "delivery_ids": [failed["id"]]}
+    assert failed["endpoint_id"] is None and stopped["endpoint_id"] == down["id"]
+    assert [hit.answered for hit in callback.received] == [500] * 5 + [200]
+    verify(tenant.creds.webhook_secret, callback.received[-1])
+    still = deliveries(tenant.api, job_id=job["id"], status="stopped")
+    assert [d["id"] for d in still] == [stopped["id"]]
