@@ -3,6 +3,8 @@ writes. `storage.blob_stores.blob_store(settings)` is the one way to get the far
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import shutil
@@ -34,6 +36,27 @@ class BlobNotFound(LookupError):
 
 class BlobStoreUnavailable(OSError):
     """The blob store could not be reached or refused the call; trying later may work."""
+
+
+class BlobStoreFull(BlobStoreUnavailable):
+    """The store's disk has no room left: the write was undone, and once space is freed
+    (the retention purge, an operator) the same write succeeds."""
+
+
+NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
+
+
+@contextmanager
+def room_needed(key: str) -> Iterator[None]:
+    """Raise a full disk met while writing blob `key` as `BlobStoreFull`."""
+    try:
+        yield
+    except BlobStoreUnavailable:
+        raise
+    except OSError as exc:
+        if exc.errno in NO_SPACE:
+            raise BlobStoreFull(exc.errno, f"no space left to store {key}") from exc
+        raise
 
 
 @dataclass(frozen=True)
@@ -134,8 +157,9 @@ class LocalBlobWriter:
     """
 
     def __init__(self, target: Path, key: str, max_bytes: int) -> None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
+        with room_needed(key):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".incoming-")
         self._out = os.fdopen(fd, "wb")
         self._temp, self._target, self._key = Path(temp), target, key
         self._max_bytes, self._size, self._digest = max_bytes, 0, hashlib.sha256()
@@ -145,21 +169,25 @@ class LocalBlobWriter:
         if self._size > self._max_bytes:
             raise BlobTooLarge(f"more than {self._max_bytes} bytes")
         self._digest.update(chunk)
-        self._out.write(chunk)
+        with room_needed(self._key):
+            self._out.write(chunk)
 
     @property
     def size(self) -> int:
         return self._size
 
     def commit(self) -> StoredBlob:
-        self._out.flush()
-        os.fsync(self._out.fileno())
-        self._out.close()
-        os.replace(self._temp, self._target)
+        with room_needed(self._key):
+            self._out.flush()
+            os.fsync(self._out.fileno())
+            self._out.close()
+            os.replace(self._temp, self._target)
         return StoredBlob(key=self._key, size=self._size, sha256=self._digest.hexdigest())
 
     def abort(self) -> None:
-        self._out.close()
+        # Closing flushes what is buffered, which a full disk refuses: it is discarded.
+        with contextlib.suppress(OSError):
+            self._out.close()
         self._temp.unlink(missing_ok=True)
 
     def __enter__(self) -> LocalBlobWriter:
@@ -171,7 +199,7 @@ class LocalBlobWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if not self._out.closed:
+        if not self._out.closed or self._temp.exists():
             self.abort()
 
 
@@ -216,7 +244,8 @@ class LocalBlobStore:
                 digest.update(chunk)
                 size += len(chunk)
             os.fsync(src.fileno())
-        target.parent.mkdir(parents=True, exist_ok=True)
+        with room_needed(key):
+            target.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.replace(source, target)
         except OSError:

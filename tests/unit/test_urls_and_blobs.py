@@ -10,6 +10,7 @@ from storage.blobs import (
     UNLIMITED,
     BadBlobKey,
     BlobNotFound,
+    BlobStoreFull,
     BlobTooLarge,
     LocalBlobStore,
     content_disposition,
@@ -62,6 +63,22 @@ def test_an_error_mid_write_leaves_the_old_blob_whole(tmp_path: Path) -> None:
 
     with pytest.raises(OSError):
         store.put_chunks("k", broken())
+    assert store.path("k").read_bytes() == b"old"
+    assert [p.name for p in tmp_path.iterdir()] == ["k"]
+
+
+def test_a_full_disk_is_store_full_and_leaves_no_part_of_the_blob(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    store.put_chunks("k", [b"old"])
+    writer = store.writer("k")
+    writer._out.close()
+    # /dev/full refuses every write with ENOSPC, as a full disk does.
+    writer._out = open("/dev/full", "wb")  # noqa: SIM115 - the writer closes it
+
+    with pytest.raises(BlobStoreFull), writer:
+        writer.write(b"new" * 1000)
+        writer.commit()
+
     assert store.path("k").read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["k"]
 
