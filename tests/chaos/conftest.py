@@ -57,7 +57,6 @@ class ChaosFarm:
     receiver: FlappingReceiver
     blob_dir: Path
     clients: list[Client]
-    secrets: dict[str, str]  # tenant id → webhook secret
 
 
 def mount_tmpfs(path: Path, mib: int) -> None:
@@ -108,6 +107,7 @@ def chaos_farm(tmp_path: Path) -> Iterator[ChaosFarm]:
         farm.migrate()
         farm.start_roles()
         made = [client_of(farm, f"chaos-{n}") for n in range(TENANTS)]
+        receiver.secrets = {client.tenant_id: secret for client, secret in made}
         yield ChaosFarm(
             farm,
             cluster,
@@ -115,7 +115,6 @@ def chaos_farm(tmp_path: Path) -> Iterator[ChaosFarm]:
             receiver,
             blob_dir,
             [client for client, _ in made],
-            {client.tenant_id: secret for client, secret in made},
         )
     finally:
         if farm is not None:
