@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from config.settings import get_settings
 from storage import audit, tenants, webhooks
 from storage.db import session_scope
 from storage.delivery_status import STATUS_FILTERS, statuses_of
+from storage.retries import as_stored_utc
 from storage.webhook_endpoints import EVENT_TYPES, EndpointDisabled, EndpointNotFound
 
 
@@ -28,7 +29,7 @@ def utc_time(text: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    return as_stored_utc(moment)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -138,9 +138,13 @@ def resolve_checked(host: str, port: int, allowed: AddressCheck) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise ForbiddenAddress(f"cannot resolve {host}: {exc}") from exc
+    except UnicodeError:  # a label longer than DNS allows (63 characters)
+        raise ForbiddenAddress(f"cannot resolve {host[:80]}: not a valid host name") from None
     addresses = [str(info[4][0]) for info in infos]
+    if not addresses:
+        raise ForbiddenAddress(f"{host} resolves to no address")
     refused = [a for a in addresses if not allowed(a)]
-    if refused or not addresses:
+    if refused:
         raise ForbiddenAddress(f"{host} resolves to a non-public address ({refused[0]})")
     return addresses[0]
 

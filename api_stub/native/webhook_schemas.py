@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field, HttpUrl
 
 from api_stub.native.schemas import Utc
+from storage.retries import as_stored_utc
 from storage.webhook_endpoints import EndpointView, RotatedSecret
 
 # The events an endpoint may subscribe to: storage.webhook_endpoints.EVENT_TYPES.
@@ -86,10 +87,9 @@ class ReplayRequest(BaseModel):
 
 
 def naive_utc(moment: datetime) -> datetime:
-    """A time as the naive UTC the tables hold; one without an offset is taken as UTC."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    """A time as the naive UTC the tables hold; one without an offset is taken as UTC,
+    and one past datetime's range once in UTC bounds the range."""
+    return as_stored_utc(moment)
 
 
 class Replayed(BaseModel):

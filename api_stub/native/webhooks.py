@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from api_stub.bounds import SQL_INT_MAX
 from api_stub.deps import CallerDep, ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
 from api_stub.native.schemas import DeliveryPublic
 from api_stub.native.webhook_schemas import (
@@ -50,7 +51,7 @@ def list_deliveries(
     event_type: EventType | None = None,
     since: Annotated[datetime | None, Query(description="created at or after (UTC)")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=SQL_INT_MAX)] = 0,
 ) -> list[DeliveryPublic]:
     """The caller's deliveries matching every filter, oldest first, each with all its
     attempts; `status=dead` is the dead-letter list."""

@@ -39,6 +39,11 @@ def test_names_resolving_to_loopback_are_refused() -> None:
         resolve_checked("localhost", 80, is_public_address)
 
 
+def test_a_name_dns_cannot_carry_is_refused_not_raised() -> None:
+    with pytest.raises(ForbiddenAddress, match="not a valid host name"):
+        resolve_checked("a" * 64 + ".example", 443, is_public_address)
+
+
 def test_guarded_sessions_share_their_pool_classes() -> None:
     first = client_session(guard=True).get_adapter("http://example.com/")
     second = client_session(guard=True).get_adapter("https://example.com/")

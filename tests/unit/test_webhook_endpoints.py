@@ -128,3 +128,14 @@ def test_the_cli_reads_iso_times_as_utc() -> None:
     assert utc_time("2026-12-02T12:00:00") == NOW
     with pytest.raises(argparse.ArgumentTypeError):
         utc_time("yesterday")
+
+
+@pytest.mark.parametrize(
+    ("moment", "bound"),
+    [
+        (datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1))), datetime.min),
+        (datetime(9999, 12, 31, 23, 30, tzinfo=timezone(timedelta(hours=-1))), datetime.max),
+    ],
+)
+def test_times_past_the_range_once_in_utc_bound_it(moment: datetime, bound: datetime) -> None:
+    assert naive_utc(moment) == bound
