@@ -226,6 +226,11 @@ def _stop_pending(session: Session, endpoint_id: str) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def lock(session: Session, endpoint_id: str) -> None:
+    """Hold endpoint `endpoint_id`'s row until the transaction ends (PostgreSQL)."""
+    session.get(WebhookEndpoint, endpoint_id, with_for_update=True)
+
+
 def note_attempt(
     session: Session, endpoint_id: str, status_code: int | None, ok: bool, window_s: float
 ) -> str | None:

@@ -85,6 +85,10 @@ def attempt(delivery_id: str, attempts_so_far: int, settings: Settings) -> str:
         else None
     )
     with session_scope(settings.sql_url) as session:
+        if outgoing.endpoint_id:
+            # The endpoint before the delivery, as disabling one takes them: two senders
+            # of one endpoint then wait for each other instead of deadlocking.
+            webhook_endpoints.lock(session, outgoing.endpoint_id)
         status = webhooks.record_attempt(
             session,
             delivery_id,
