@@ -22,13 +22,12 @@ from api_stub.native.webhook_schemas import (
     ReplayRequest,
     SecretRotated,
 )
-from api_stub.native.webhooks import disabled_problem
+from api_stub.native.webhooks import disabled_problem, send_replayed
 from api_stub.problems import Problem, field_error
 from config.settings import Settings
 from storage import audit, webhook_endpoints, webhooks
 from storage.delivery_status import statuses_of
 from storage.webhook_endpoints import EndpointDisabled, EndpointNotFound, TooManyEndpoints
-from workers.enqueue import send_delivery
 from workers.http_guard import ForbiddenAddress, is_public_address, resolve_checked
 
 router = APIRouter(prefix="/v1/webhooks/endpoints", tags=["webhooks"])
@@ -189,18 +188,4 @@ def replay(
         raise not_found(endpoint_id) from None
     except EndpointDisabled:
         raise disabled_problem(endpoint_id) from None
-    audit.record(
-        session,
-        "webhook.replay",
-        caller.key_id,
-        caller.tenant_id,
-        endpoint_id,
-        request_id,
-        since=body.since_utc().isoformat(),
-        status=body.status,
-        replayed=len(taken),
-    )
-    session.commit()
-    for delivery_id, attempts in taken:
-        send_delivery(delivery_id, attempts)
-    return Replayed(replayed=len(taken), delivery_ids=[d for d, _ in taken])
+    return send_replayed(session, caller, endpoint_id, body, taken, request_id)

@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
 from api_stub.bounds import SQL_INT_MAX
+from api_stub.callers import Principal
 from api_stub.deps import CallerDep, ReadSessionDep, RequestIdDep, SessionDep, SettingsDep
 from api_stub.native.schemas import DeliveryPublic
 from api_stub.native.webhook_schemas import (
@@ -110,12 +112,25 @@ def replay_all(
         event_type=body.event_type,
         most=settings.webhook_replay_max,
     )
+    return send_replayed(session, caller, None, body, taken, request_id)
+
+
+def send_replayed(
+    session: Session,
+    caller: Principal,
+    endpoint_id: str | None,
+    body: ReplayRequest,
+    taken: list[tuple[str, int]],
+    request_id: str | None,
+) -> Replayed:
+    """Audit a replay (of one endpoint, or tenant-wide), commit it, then send what it
+    made pending again."""
     audit.record(
         session,
         "webhook.replay",
         caller.key_id,
         caller.tenant_id,
-        None,
+        endpoint_id,
         request_id,
         since=body.since_utc().isoformat(),
         status=body.status,
