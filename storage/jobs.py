@@ -230,13 +230,17 @@ def list_jobs(
         where.append(Job.state == state.value)
     if kind is not None:
         where.append(Job.kind == kind)
+    return page_of_jobs(session, where, Job.created_at.desc(), limit, offset)
+
+
+def page_of_jobs(
+    session: Session, where: list[Any], order: Any, limit: int, offset: int
+) -> tuple[list[JobView], int]:
+    """The jobs matching every condition of `where`, one page of them in `order` (ties
+    by id), and how many match in all."""
     total = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
     rows = session.scalars(
-        select(Job)
-        .where(*where)
-        .order_by(Job.created_at.desc(), Job.id)
-        .limit(limit)
-        .offset(offset)
+        select(Job).where(*where).order_by(order, Job.id).limit(limit).offset(offset)
     )
     return [JobView.from_row(row) for row in rows], total
 

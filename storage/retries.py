@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from storage import credits, jobs
@@ -150,12 +150,4 @@ def dead_letters(
     where = [Job.tenant_id == tenant_id, Job.state == JobState.FAILED.value]
     if kind is not None:
         where.append(Job.kind == kind)
-    total = session.scalar(select(func.count()).select_from(Job).where(*where)) or 0
-    rows = session.scalars(
-        select(Job)
-        .where(*where)
-        .order_by(Job.finished_at.desc(), Job.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return [JobView.from_row(row) for row in rows], total
+    return jobs.page_of_jobs(session, where, Job.finished_at.desc(), limit, offset)
