@@ -28,3 +28,13 @@ def job_retry_delay(
     """Exponential backoff with full jitter for a job's `attempt`-th failure."""
     ceiling = min(max_s, base_s * 2 ** max(0, attempt - 1))
     return ceiling * rand()
+
+
+def broker_countdown(seconds: float, whole_seconds: bool) -> float | None:
+    """The countdown to publish for a delay of `seconds`: None for none. RabbitMQ's
+    quorum queues carry countdowns by native delayed delivery, in whole seconds, where
+    Celery refuses anything under one (it truncates, then raises on 0): a shorter delay
+    waits a second there."""
+    if seconds <= 0:
+        return None
+    return max(seconds, 1.0) if whole_seconds else seconds

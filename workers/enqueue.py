@@ -14,6 +14,7 @@ from storage import jobs
 from storage.db import session_scope
 from storage.jobs import Dispatch
 from workers.app import app
+from workers.backoff import broker_countdown
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,10 @@ def _retry_policy() -> dict[str, float]:
     }
 
 
+def _countdown(seconds: float) -> float | None:
+    return broker_countdown(seconds, whole_seconds=get_settings().broker_is_amqp)
+
+
 def send_job(dispatch: Dispatch, countdown: float = 0) -> bool:
     """Send the run message for one job; False if the broker could not take it."""
     limits = get_settings().time_limit(dispatch.kind)
@@ -40,7 +45,7 @@ def send_job(dispatch: Dispatch, countdown: float = 0) -> bool:
             args=[dispatch.job_id],
             task_id=dispatch.dispatch_id,
             queue=dispatch.queue,
-            countdown=countdown or None,
+            countdown=_countdown(countdown),
             soft_time_limit=limits.soft_s,
             time_limit=limits.hard_s,
             retry=True,
@@ -97,7 +102,7 @@ def send_delivery(delivery_id: str, attempts_so_far: int, countdown: float = 0) 
             DELIVER_WEBHOOK,
             args=[delivery_id, attempts_so_far],
             queue="webhooks",
-            countdown=countdown or None,
+            countdown=_countdown(countdown),
             retry=True,
             retry_policy=_retry_policy(),
         )

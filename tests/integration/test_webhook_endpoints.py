@@ -14,7 +14,6 @@ from standardwebhooks import Webhook, WebhookVerificationError
 from storage import audit
 from storage.db import read_scope
 from tests.farm import Api, free_port, wait_until
-from tests.rabbit import amqp_admin_url
 from tests.receiver import Received, WebhookReceiver
 
 ENDPOINTS = "/v1/webhooks/endpoints"
@@ -108,14 +107,6 @@ def test_a_410_disables_its_endpoint_after_one_attempt(tenant, farm) -> None:
     )
 
 
-# Seen on RabbitMQ only: of three deliveries replayed at once to an endpoint with one
-# slot, the two that wait their turn stay pending past a minute (on Redis they arrive
-# within seconds). Open in issue 13; the replay itself is proven on the Redis broker.
-@pytest.mark.xfail(
-    amqp_admin_url() is not None,
-    reason="on RabbitMQ, replayed deliveries waiting for an endpoint's slot stall",
-    strict=False,
-)
 def test_an_endpoint_down_past_the_window_is_disabled_and_replayed_once_back(tenant) -> None:
     port = free_port()
     since = datetime.now(UTC) - timedelta(seconds=1)
@@ -147,8 +138,7 @@ def test_an_endpoint_down_past_the_window_is_disabled_and_replayed_once_back(ten
         replay = tenant.api.post(f"{ENDPOINTS}/{made['id']}/replay", json={"since": iso(since)})
         assert replay.status_code == 202, replay.text
         assert replay.json()["replayed"] == 3
-        # One slot per endpoint: two of the three wait their turn. On RabbitMQ such a
-        # wait can fall to beat's sweeper, which takes them once their lease ends.
+        # One slot per endpoint: two of the three wait their turn, by a countdown.
         wait_until(lambda: len(back.successes()) == 3, 60, "the three replayed deliveries")
 
     assert {verify(made["secret"], hit)["data"]["id"] for hit in back.received} == {

@@ -1,6 +1,6 @@
 import pytest
 
-from workers.backoff import jittered, job_retry_delay, webhook_retry_delay
+from workers.backoff import broker_countdown, jittered, job_retry_delay, webhook_retry_delay
 
 SCHEDULE = [5, 300, 1800]
 
@@ -31,3 +31,20 @@ def test_job_retry_delay_doubles_up_to_the_cap(attempt: int, ceiling: float) -> 
 
 def test_jitter_never_goes_negative() -> None:
     assert jittered(1.0, 1.0, rand=lambda: 0.0) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("seconds", "whole_seconds", "published"),
+    [
+        (0, False, None),
+        (-1, True, None),
+        (0.2, False, 0.2),
+        (0.2, True, 1.0),  # Celery truncates to 0 and refuses it on quorum queues
+        (0.999, True, 1.0),
+        (2.5, True, 2.5),
+    ],
+)
+def test_a_countdown_under_a_second_waits_a_second_where_the_broker_counts_whole_ones(
+    seconds: float, whole_seconds: bool, published: float | None
+) -> None:
+    assert broker_countdown(seconds, whole_seconds) == published
