@@ -43,6 +43,13 @@ WEIGHTS = {
     "restart_redis": 5,
     "restart_postgres": 5,
 }
+# The soak's faults: none of them kills a farm process, so that each lives the whole run
+# and its memory can be followed; the services under it still come and go.
+GENTLE_WEIGHTS = {
+    name: weight
+    for name, weight in WEIGHTS.items()
+    if name in ("receiver_down", "receiver_503", "disk_full", "restart_redis", "restart_postgres")
+}
 
 
 @dataclass
@@ -77,6 +84,8 @@ class Chaos:
         blob_dir: Path,
         rng: random.Random,
         log: FaultLog,
+        weights: dict[str, int] = WEIGHTS,
+        gap_s: tuple[float, float] = (0.1, 0.6),
     ) -> None:
         self.farm = farm
         self.cluster = cluster
@@ -85,18 +94,20 @@ class Chaos:
         self.blob_dir = blob_dir
         self.rng = rng
         self.log = log
+        self.weights = weights
+        self.gap_s = gap_s
         self.faults: dict[str, Callable[[], dict[str, Any]]] = {
-            name: getattr(self, name) for name in WEIGHTS
+            name: getattr(self, name) for name in weights
         }
 
     def run(self, done: Callable[[], bool], at_least: int) -> None:
         """Inject faults until `done()` and at least `at_least` of them."""
-        names, weights = list(WEIGHTS), list(WEIGHTS.values())
+        names, weights = list(self.weights), list(self.weights.values())
         while not (done() and self.log.total >= at_least):
             kind = self.rng.choices(names, weights)[0]
             details = self.faults[kind]()
             self.log.record(kind, **details)
-            time.sleep(self.rng.uniform(0.1, 0.6))
+            time.sleep(self.rng.uniform(*self.gap_s))
 
     def hold(self) -> float:
         seconds = round(self.rng.uniform(0.3, 2.5), 2)
