@@ -8,7 +8,7 @@ job cannot both win, on SQLite or PostgreSQL alike.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -94,6 +94,49 @@ class JobView:
             started_at=row.started_at,
             finished_at=row.finished_at,
         )
+
+
+# What a job's event says of it, taken when the event is recorded. A job retried since
+# (the same id, a new attempt) is another story: its earlier failure's webhook, sent
+# late or replayed, still tells of that failure.
+SNAPSHOT_FIELDS = (
+    "state",
+    "attempts",
+    "completion",
+    "stage",
+    "result",
+    "outputs",
+    "error_code",
+    "error_message",
+    "started_at",
+    "finished_at",
+)
+_SNAPSHOT_TIMES = ("started_at", "finished_at")
+
+
+def snapshot(job: JobView) -> dict[str, Any]:
+    """The fields of a finished job its event tells of, as JSON."""
+    taken: dict[str, Any] = {name: getattr(job, name) for name in SNAPSHOT_FIELDS}
+    taken["state"] = job.state.value
+    for name in _SNAPSHOT_TIMES:
+        taken[name] = taken[name].isoformat() if taken[name] else None
+    return taken
+
+
+def as_recorded(job: JobView, taken: dict[str, Any] | None) -> JobView:
+    """The job as its event recorded it: the snapshot over the current row (a delivery
+    recorded before snapshots were taken has none, and tells of the row as it is).
+    Outputs the row no longer names, purged past their retention, are left out."""
+    if not taken:
+        return job
+    fields = {name: taken[name] for name in SNAPSHOT_FIELDS if name in taken}
+    fields["state"] = JobState(fields.get("state", job.state))
+    for name in _SNAPSHOT_TIMES:
+        if fields.get(name):
+            fields[name] = datetime.fromisoformat(fields[name])
+    kept = {output["blob_key"] for output in job.outputs}
+    fields["outputs"] = [o for o in fields.get("outputs", []) if o.get("blob_key") in kept]
+    return replace(job, **fields)
 
 
 @dataclass(frozen=True)
@@ -334,7 +377,7 @@ def _finish(
     credits.settle(session, job.id, succeeded=job.state is JobState.SUCCEEDED)
     event_type = f"job.{job.state.value}"
     delivery_ids = webhooks.record_job_event(
-        session, job.tenant_id, job.id, job.callback_url, event_type
+        session, job.tenant_id, job.id, job.callback_url, event_type, snapshot(job)
     )
     if job.batch_id and _count_in_batch(session, job.batch_id, job.state):
         batch = session.get(Batch, job.batch_id)

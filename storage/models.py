@@ -216,6 +216,8 @@ class WebhookDelivery(Base):
     msg_id: Mapped[str] = mapped_column(String(60))
     # The body of the latest attempt (None before the first): bodies are built per attempt.
     payload: Mapped[str | None] = mapped_column(Text)
+    # A job's state, result and outputs as its event recorded them (jobs.snapshot).
+    snapshot: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None]

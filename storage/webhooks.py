@@ -3,7 +3,9 @@
 A delivery is created in the same transaction that finishes its job, so a job
 never ends without its webhook on record. It names its job or batch and its event,
 not a body: the sender builds the body at each attempt from the current rows, so a
-retry hours later carries download URLs signed for that attempt. Senders take a
+retry hours later carries download URLs signed for that attempt. A job's delivery
+keeps a snapshot of the job as it ended, which the body tells of: the job may have
+been retried since. Senders take a
 delivery by bumping its attempt count from the value they expect (compare-and-set),
 which lets a due delivery be enqueued twice and still be sent once per attempt.
 
@@ -97,15 +99,22 @@ class OutgoingWebhook:
     event_type: str
     job_id: str | None
     batch_id: str | None
+    snapshot: dict[str, Any] | None = None
 
 
 def record_job_event(
-    session: Session, tenant_id: str, job_id: str, url: str | None, event_type: str
+    session: Session,
+    tenant_id: str,
+    job_id: str,
+    url: str | None,
+    event_type: str,
+    snapshot: dict[str, Any] | None = None,
 ) -> list[str]:
     """Queue a finished job's webhook to `url` (if any) and to the tenant's endpoints
-    that take it; returns the delivery ids."""
-    ids = [record(session, tenant_id, url, event_type, job_id=job_id)] if url else []
-    return ids + _record_to_endpoints(session, tenant_id, event_type, job_id=job_id)
+    that take it, each keeping `snapshot`, the job as it ended; returns the delivery ids."""
+    subject: dict[str, Any] = {"job_id": job_id, "snapshot": snapshot}
+    ids = [record(session, tenant_id, url, event_type, **subject)] if url else []
+    return ids + _record_to_endpoints(session, tenant_id, event_type, **subject)
 
 
 def record_batch_event(session: Session, batch: Batch) -> list[str]:
@@ -117,7 +126,7 @@ def record_batch_event(session: Session, batch: Batch) -> list[str]:
 
 
 def _record_to_endpoints(
-    session: Session, tenant_id: str, event_type: str, **subject: str
+    session: Session, tenant_id: str, event_type: str, **subject: Any
 ) -> list[str]:
     return [
         record(session, tenant_id, endpoint.url, event_type, endpoint_id=endpoint.id, **subject)
@@ -133,6 +142,7 @@ def record(
     job_id: str | None = None,
     batch_id: str | None = None,
     endpoint_id: str | None = None,
+    snapshot: dict[str, Any] | None = None,
 ) -> str:
     """Store a pending delivery of event `event_type` about a job or a batch to `url`
     (an endpoint's, or a callback URL's without `endpoint_id`); returns its id."""
@@ -142,6 +152,7 @@ def record(
         endpoint_id=endpoint_id,
         job_id=job_id,
         batch_id=batch_id,
+        snapshot=snapshot,
         url=url,
         event_type=event_type,
         msg_id=f"msg_{uuid.uuid4().hex}",
@@ -222,6 +233,7 @@ def take_attempt(
         event_type=row.event_type,
         job_id=row.job_id,
         batch_id=row.batch_id,
+        snapshot=row.snapshot,
     )
 
 

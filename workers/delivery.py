@@ -126,9 +126,10 @@ def gone(outgoing: OutgoingWebhook, sent: Sent) -> bool:
 
 
 def event_subject(session: Session, outgoing: OutgoingWebhook) -> JobView | BatchView:
-    """The job or batch a delivery is about, as it is now."""
+    """The job a delivery is about as its event recorded it, or its batch as it is now."""
     if outgoing.job_id:
-        return jobs.get_job(session, outgoing.tenant_id, outgoing.job_id)
+        job = jobs.get_job(session, outgoing.tenant_id, outgoing.job_id)
+        return jobs.as_recorded(job, outgoing.snapshot)
     assert outgoing.batch_id, f"delivery {outgoing.delivery_id} names no job and no batch"
     return batches.get_batch(session, outgoing.tenant_id, outgoing.batch_id)
 

@@ -31,6 +31,7 @@ def reconcile() -> dict[str, int]:
       message the broker no longer holds, or held too long: back to the backlog;
     - every job queue: released as far as its window allows (the dispatcher's safety net);
     - webhook deliveries that are due: sent;
+    - webhook endpoints failing past `webhook_disable_after_s`: disabled;
     - webhook secrets rotated out whose overlap window has ended: forgotten.
     """
     settings = get_settings()
@@ -56,6 +57,10 @@ def reconcile() -> dict[str, int]:
     with session_scope(settings.sql_url) as session:
         due = webhooks.due(session, utcnow())
         forgotten = webhook_endpoints.forget_expired_secrets(session, utcnow())
+    with session_scope(settings.sql_url) as session:
+        disabled = webhook_endpoints.disable_failing(
+            session, utcnow(), settings.webhook_disable_after_s
+        )
     for delivery_id, attempts in due:
         send_delivery(delivery_id, attempts)
     counts = {
@@ -66,6 +71,7 @@ def reconcile() -> dict[str, int]:
         "released": released,
         "webhooks_due": len(due),
         "secrets_forgotten": forgotten,
+        "endpoints_disabled": disabled,
     }
     if any(counts.values()):
         log.info("reconcile: %s", counts)

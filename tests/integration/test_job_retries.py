@@ -7,11 +7,12 @@ import json
 import subprocess
 import threading
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from tests.farm import Farm, wait_until
+from tests.farm import Farm, free_port, wait_until
 from tests.receiver import WebhookReceiver
 
 # Fails its first attempt for good, then succeeds: a job a retry cures.
@@ -81,6 +82,35 @@ def test_a_failed_job_retried_succeeds_as_the_same_job_with_a_new_webhook(farm, 
     assert (audited["object_id"], audited["request_id"]) == (job["id"], "retry-req-1")
     assert audited["actor"].startswith("key_")
     assert audited["detail"] == {"from": "failed", "attempts": 1, "bulk": False}
+
+
+def test_a_failure_webhook_replayed_after_the_retry_still_tells_of_the_failure(tenant) -> None:
+    port = free_port()
+    since = datetime.now(UTC) - timedelta(seconds=1)
+    job = tenant.api.submit(params=FAILS_ONCE, callback_url=f"http://127.0.0.1:{port}/hook")
+    assert tenant.api.wait_final(job["id"])["state"] == "failed"
+    assert tenant.api.post(f"/v1/jobs/{job['id']}/retry").status_code == 202
+    assert tenant.api.wait_final(job["id"])["state"] == "succeeded"
+    wait_until(
+        lambda: (
+            deliveries(tenant, job["id"]) == [("job.failed", "failed"), ("job.succeeded", "failed")]
+        ),
+        60,
+        "both deliveries to the receiver, down, to run out of attempts",
+    )
+
+    with WebhookReceiver(port=port) as back:
+        since_then = {"since": since.isoformat().replace("+00:00", "Z")}
+        replay = tenant.api.post("/v1/webhooks/replay", json=since_then)
+        assert replay.json()["replayed"] == 2, replay.text
+        wait_until(lambda: len(back.successes()) == 2, 30, "the two replayed deliveries")
+
+    told = {body["type"]: body["data"] for body in (json.loads(h.body) for h in back.received)}
+    failure, success = told["job.failed"], told["job.succeeded"]
+    assert (failure["state"], failure["attempts"]) == ("failed", 1)
+    assert failure["error"]["code"] == "permanent_error"
+    assert (success["state"], success["attempts"], success["error"]) == ("succeeded", 2, None)
+    assert failure["finished_at"] < success["finished_at"]
 
 
 def test_a_canceled_job_retried_runs_again(tenant) -> None:
