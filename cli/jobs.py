@@ -33,8 +33,11 @@ def since(text: str, now: datetime | None = None) -> datetime:
     (UTC unless it names its offset), as naive UTC."""
     found = AGO.match(text.strip())
     if found:
-        span = timedelta(seconds=int(found.group(1)) * UNIT_S[found.group(2)])
-        return (now or utcnow()) - span
+        try:
+            span = timedelta(seconds=int(found.group(1)) * UNIT_S[found.group(2)])
+            return (now or utcnow()) - span
+        except OverflowError:
+            raise argparse.ArgumentTypeError(f"a span back past year 1: {text}") from None
     try:
         return retries.as_stored_utc(datetime.fromisoformat(text))
     except ValueError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,6 +22,17 @@ class AuditView:
     object_id: str | None
     request_id: str | None
     detail: dict[str, Any]
+
+
+def url_for_the_record(url: str) -> str:
+    """A URL as the audit log keeps it: scheme, host, port and path, without the user
+    name, password, query or fragment that may carry a receiver's credentials."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def record(

@@ -118,6 +118,9 @@ def create(
     session: Session, tenant_id: str, url: str, event_types: list[str], most: int
 ) -> tuple[EndpointView, str]:
     """A new enabled endpoint and its secret (shown this once)."""
+    # The tenant's row held while counting: two creates racing for the last place
+    # take it one after the other (PostgreSQL; SQLite runs one writer at a time).
+    session.get(Tenant, tenant_id, with_for_update=True)
     count = session.scalar(select(func.count()).where(WebhookEndpoint.tenant_id == tenant_id))
     if (count or 0) >= most:
         raise TooManyEndpoints(f"a tenant may have at most {most} webhook endpoints")

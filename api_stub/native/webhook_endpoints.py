@@ -74,7 +74,14 @@ def create_endpoint(
     except TooManyEndpoints as exc:
         raise Problem(409, str(exc), "too-many-endpoints") from None
     audit.record(
-        session, "webhook.endpoint.create", caller.key_id, caller.tenant_id, view.id, request_id
+        session,
+        "webhook.endpoint.create",
+        caller.key_id,
+        caller.tenant_id,
+        view.id,
+        request_id,
+        url=audit.url_for_the_record(url),
+        event_types=view.event_types,
     )
     session.commit()
     return EndpointCreated(**EndpointPublic.of(view).model_dump(), secret=secret)
@@ -112,6 +119,8 @@ def update_endpoint(
     except EndpointNotFound:
         raise not_found(endpoint_id) from None
     changed = body.model_dump(exclude_none=True, mode="json")
+    if url is not None:
+        changed["url"] = audit.url_for_the_record(url)
     audit.record(
         session,
         "webhook.endpoint.update",

@@ -4,6 +4,8 @@ the bulk request's bounds, the CLI's `--since`, the dead-letter item."""
 from __future__ import annotations
 
 import argparse
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -11,7 +13,7 @@ from pydantic import ValidationError
 
 from api_stub.native.schemas import DeadLetter, RetryRequest
 from cli.jobs import bulk_limit, since
-from storage.jobs import JobView
+from storage.jobs import JobView, as_recorded, snapshot
 from storage.retries import MAX_BULK_RETRY, as_stored_utc
 from storage.states import FINAL_STATES, JobState, can_move, can_retry
 
@@ -68,7 +70,7 @@ def test_since_reads_a_span_back_or_a_time(text: str, expected: datetime) -> Non
     assert since(text, NOW) == expected
 
 
-@pytest.mark.parametrize("text", ["yesterday", "2w", "-1h", ""])
+@pytest.mark.parametrize("text", ["yesterday", "2w", "-1h", "", "999999d", "99999999999d"])
 def test_since_refuses_what_it_cannot_read(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError):
         since(text, NOW)
@@ -130,3 +132,28 @@ def test_a_dead_letter_shows_attempts_and_the_last_error() -> None:
         "created_at": "2026-12-02T12:00:00.000Z",
         "finished_at": "2026-12-02T12:00:03.000Z",
     }
+
+
+def test_a_job_event_tells_of_the_job_as_recorded_whatever_it_became() -> None:
+    blank = {name: None for name in JobView.__dataclass_fields__}
+    common = {"id": "job_1", "tenant_id": "ten_1", "kind": "noop", "created_at": NOW}
+    output = {"name": "a.png", "size": 3, "blob_key": "jobs/job_1/r1/a.png"}
+    ended = JobView(
+        **{
+            **blank,
+            **common,
+            "state": JobState.SUCCEEDED,
+            "attempts": 1,
+            "outputs": [output, {**output, "name": "b.png", "blob_key": "jobs/job_1/r1/b.png"}],
+            "finished_at": NOW,
+        }
+    )
+    taken = json.loads(json.dumps(snapshot(ended)))
+    # Since then: b.png purged past its retention, and the row otherwise changed.
+    now = replace(ended, outputs=[output], stage="elsewhere", attempts=7)
+
+    told = as_recorded(now, taken)
+
+    assert (told.state, told.attempts, told.finished_at) == (JobState.SUCCEEDED, 1, NOW)
+    assert told.outputs == [output]
+    assert as_recorded(now, None) == now

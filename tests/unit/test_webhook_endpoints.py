@@ -13,6 +13,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from api_stub.native.webhook_schemas import EventType, naive_utc
 from cli.webhooks import utc_time
+from storage.audit import url_for_the_record
 from storage.delivery_status import DEAD, STATUS_FILTERS, DeliveryStatus, statuses_of
 from storage.tenants import new_webhook_secret
 from storage.webhook_endpoints import (
@@ -139,3 +140,15 @@ def test_the_cli_reads_iso_times_as_utc() -> None:
 )
 def test_times_past_the_range_once_in_utc_bound_it(moment: datetime, bound: datetime) -> None:
     assert naive_utc(moment) == bound
+
+
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("https://user:pw@hooks.example.com/in?token=abc#x", "https://hooks.example.com/in"),
+        ("http://hooks.example.com:8443/a/b", "http://hooks.example.com:8443/a/b"),
+        ("http://[2001:db8::1]:9000/hook?k=v", "http://[2001:db8::1]:9000/hook"),
+    ],
+)
+def test_the_audit_log_keeps_an_endpoint_url_without_its_credentials(url: str, kept: str) -> None:
+    assert url_for_the_record(url) == kept
