@@ -22,6 +22,10 @@ CHUNK_BYTES = 1024 * 1024
 UNLIMITED = 1 << 62
 
 
+# Where jobs' outputs go: `jobs/{job id}/{run token}/{name}`.
+JOBS_PREFIX = "jobs"
+
+
 class BlobTooLarge(Exception):
     """The blob is larger than allowed."""
 
@@ -128,6 +132,11 @@ class BlobStore(Protocol):
     def delete(self, key: str) -> None: ...
     def delete_prefix(self, prefix: str) -> None:
         """Delete every blob under `prefix/`."""
+        ...
+
+    def prefixes_under(self, prefix: str) -> list[str]:
+        """The prefixes one level under `prefix/` holding blobs (e.g. each run's under
+        its job's), sorted."""
         ...
 
     def abort_stale_uploads(self, started_before: datetime) -> int:
@@ -288,6 +297,13 @@ class LocalBlobStore:
 
     def delete_prefix(self, prefix: str) -> None:
         shutil.rmtree(self.path(prefix), ignore_errors=True)
+
+    def prefixes_under(self, prefix: str) -> list[str]:
+        try:
+            found = [entry.name for entry in os.scandir(self.path(prefix)) if entry.is_dir()]
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return sorted(f"{prefix}/{name}" for name in found)
 
     def abort_stale_uploads(self, started_before: datetime) -> int:
         # A dead process's temp file stays beside its blob's siblings; walking the

@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 
 from storage import credits, webhooks
 from storage.models import Batch, Job, new_id, utcnow
-from storage.states import RETRY_SOURCES, IllegalTransition, JobState, sources_of
+from storage.states import (
+    FINAL_STATES,
+    RETRY_SOURCES,
+    IllegalTransition,
+    JobState,
+    sources_of,
+)
 
 
 class JobNotFound(LookupError):
@@ -516,6 +522,7 @@ def start_over(session: Session, tenant_id: str, job_id: str, more_attempts: int
             Job.state.in_([state.value for state in RETRY_SOURCES]),
         )
         .values(
+            outputs_swept_at=None,
             state=JobState.QUEUED.value,
             max_attempts=Job.attempts + more_attempts,
             dispatch_id=new_dispatch_id(),
@@ -638,6 +645,61 @@ def back_to_backlog(session: Session, messages: list[tuple[str, str]]) -> int:
 
 def stale_cutoff(seconds: float) -> datetime:
     return utcnow() - timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True)
+class Unswept:
+    """A job ended long enough ago that no run of it still stores outputs, and the
+    prefixes of the runs it names (those its outputs are under)."""
+
+    job_id: str
+    finished_at: datetime
+    kept: frozenset[str]
+
+
+def unswept(session: Session, ended_before: datetime, limit: int = 500) -> list[Unswept]:
+    """Ended jobs, before `ended_before`, whose runs' prefixes were not swept yet."""
+    rows = session.execute(
+        select(Job.id, Job.finished_at, Job.outputs)
+        .where(
+            Job.finished_at < ended_before,
+            Job.outputs_swept_at.is_(None),
+            Job.state.in_([state.value for state in FINAL_STATES]),
+        )
+        .order_by(Job.finished_at)
+        .limit(limit)
+    ).all()
+    return [
+        Unswept(
+            row.id,
+            row.finished_at,
+            frozenset(o["blob_key"].rpartition("/")[0] for o in row.outputs or []),
+        )
+        for row in rows
+    ]
+
+
+def still_ended(session: Session, job: Unswept) -> bool:
+    """Whether the job is still as `unswept` found it: ended then, not retried since."""
+    found = session.execute(
+        select(Job.state, Job.finished_at).where(Job.id == job.job_id)
+    ).one_or_none()
+    return (
+        found is not None
+        and JobState(found.state) in FINAL_STATES
+        and found.finished_at == job.finished_at
+    )
+
+
+def mark_swept(session: Session, swept: list[Unswept]) -> None:
+    """Record the jobs swept, unless retried meanwhile (their new run may store)."""
+    for job in swept:
+        session.execute(
+            update(Job)
+            .where(Job.id == job.job_id, Job.finished_at == job.finished_at)
+            .values(outputs_swept_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
 
 
 def take_expired_outputs(session: Session, ended_before: datetime, limit: int = 1000) -> list[str]:

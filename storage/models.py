@@ -170,6 +170,9 @@ class Job(Base):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None] = mapped_column(index=True)
     outputs_purged_at: Mapped[datetime | None]
+    # When the prefixes of its runs that it does not name (a run killed while storing)
+    # were deleted; None until then, and again once it is retried.
+    outputs_swept_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

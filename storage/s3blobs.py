@@ -328,6 +328,20 @@ class S3BlobStore:
             self._delete_names(names)
 
     @store_errors
+    def prefixes_under(self, prefix: str) -> list[str]:
+        """The common prefixes one level under `prefix/`, as blob keys."""
+        start = self.name(prefix) + "/"
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.bucket, Prefix=start, Delimiter="/"
+        )
+        names = [
+            common["Prefix"].rstrip("/").rpartition("/")[2]
+            for page in pages
+            for common in page.get("CommonPrefixes", [])
+        ]
+        return sorted(f"{prefix}/{name}" for name in names)
+
+    @store_errors
     def abort_stale_uploads(self, started_before: datetime) -> int:
         """Abort this store's multipart uploads begun before `started_before` (naive: UTC)."""
         if started_before.tzinfo is None:

@@ -18,6 +18,7 @@ from celery import Celery
 
 from config.settings import Settings, normalize_sql_url
 from storage import tenants
+from storage.blobs import BlobStore, LocalBlobStore
 from storage.db import session_scope
 from storage.migrate import upgrade
 from workers.embedded_redis import redis_server_binary, wait_for_redis
@@ -217,16 +218,25 @@ class Farm:
         """The farm's JOBFARM_BLOB_URL: None for blobs under its var dir."""
         return self.blob_settings.get("blob_url")
 
+    def blob_store(self) -> BlobStore:
+        """The farm's blob store, as its processes open it."""
+        if not self.blob_url:
+            return LocalBlobStore(self.var_dir / "blobs")
+        # Imported here: only farms on object storage need boto3.
+        from storage.s3blobs import s3_blob_store
+
+        return s3_blob_store(Settings(var_dir=self.var_dir, **self.blob_settings))
+
     def blob_keys(self, prefix: str) -> list[str]:
         """The keys of the blobs stored under `prefix/`, sorted, whichever the store."""
         if not self.blob_url:
             root = self.var_dir / "blobs"
             found = (root / prefix).rglob("*")
             return sorted(p.relative_to(root).as_posix() for p in found if p.is_file())
-        # Imported here: only farms on object storage need boto3.
-        from storage.s3blobs import s3_blob_store
+        from storage.s3blobs import S3BlobStore
 
-        store = s3_blob_store(Settings(var_dir=self.var_dir, **self.blob_settings))
+        store = self.blob_store()
+        assert isinstance(store, S3BlobStore)
         pages = store.client.get_paginator("list_objects_v2").paginate(
             Bucket=store.bucket, Prefix=store.name(prefix) + "/"
         )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from config.celery import LONG_QUEUES
 from config.settings import get_settings
 from storage import files, jobs, webhook_endpoints, webhooks
+from storage.blobs import JOBS_PREFIX, BlobStore
 from storage.db import session_scope
 from storage.models import utcnow
 from workers.app import app
@@ -19,6 +20,9 @@ log = logging.getLogger(__name__)
 # A write to the blob store unfinished after this is taken as left by a process that
 # died mid-upload.
 STALE_UPLOAD_AFTER = timedelta(days=1)
+# A job ended this long ago has no run still storing outputs: what its runs left
+# beside the outputs it names (a run killed while storing them) is deleted.
+SWEEP_RUNS_AFTER = timedelta(days=1)
 
 
 @app.task(name="workers.maintenance.reconcile")
@@ -95,4 +99,34 @@ def purge_expired() -> dict[str, int]:
     for prefix in {key.rpartition("/")[0] for key in expired_keys}:
         store.delete_prefix(prefix)
     stale = store.abort_stale_uploads(now - STALE_UPLOAD_AFTER)
-    return {"files": len(expired_files), "job_outputs": len(expired_keys), "stale_uploads": stale}
+    orphans = sweep_runs(settings.sql_url, store, now - SWEEP_RUNS_AFTER)
+    return {
+        "files": len(expired_files),
+        "job_outputs": len(expired_keys),
+        "stale_uploads": stale,
+        "orphan_runs": orphans,
+    }
+
+
+def sweep_runs(sql_url: str, store: BlobStore, ended_before: datetime) -> int:
+    """Delete the run prefixes of jobs ended before `ended_before` that their job does
+    not name; returns how many. A job retried since it was read is left for later: the
+    prefixes are listed before the job is read again, so a new run's is never among them."""
+    with session_scope(sql_url) as session:
+        candidates = jobs.unswept(session, ended_before)
+    swept, deleted = [], 0
+    for job in candidates:
+        listed = store.prefixes_under(f"{JOBS_PREFIX}/{job.job_id}")
+        with session_scope(sql_url) as session:
+            if not jobs.still_ended(session, job):
+                continue
+        for prefix in listed:
+            if prefix not in job.kept:
+                store.delete_prefix(prefix)
+                deleted += 1
+        swept.append(job)
+    with session_scope(sql_url) as session:
+        jobs.mark_swept(session, swept)
+    if deleted:
+        log.info("purge: %d run prefixes no job names deleted", deleted)
+    return deleted

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from config.celery import LONG_QUEUES
 from config.settings import Settings, get_settings
 from storage import jobs
-from storage.blobs import BlobStoreUnavailable
+from storage.blobs import JOBS_PREFIX, BlobStoreUnavailable
 from storage.db import session_scope
 from storage.jobs import Claim, Dispatch, Finished
 from storage.models import utcnow
@@ -137,7 +137,7 @@ def run_kind(
 
 def store_and_succeed(held: Claim, settings: Settings, outcome: JobOutcome) -> str:
     store = blob_store()
-    prefix = output_prefix(held.token)
+    prefix = output_prefix(held.job.id, held.token)
     outputs = []
     for path in outcome.outputs:
         try:
@@ -159,9 +159,10 @@ def store_and_succeed(held: Claim, settings: Settings, outcome: JobOutcome) -> s
     return settled(done, released)
 
 
-def output_prefix(token: str) -> str:
-    """Where a run's outputs go: under its own token, so runs never overwrite each other."""
-    return f"jobs/{token}"
+def output_prefix(job_id: str, token: str) -> str:
+    """Where a run's outputs go: under its job, in a prefix of the run's own token, so
+    runs never overwrite each other and a dead run's leftovers can be told apart."""
+    return f"{JOBS_PREFIX}/{job_id}/{token}"
 
 
 def make_dir(path: Path) -> None:

@@ -68,9 +68,8 @@ def list_deliveries(
         limit=limit,
         offset=offset,
     )
-    return [
-        DeliveryPublic.of(v, webhooks.attempts_of(session, caller.tenant_id, v.id)) for v in views
-    ]
+    attempts = webhooks.attempts_of_each(session, [v.id for v in views])
+    return [DeliveryPublic.of(v, attempts[v.id]) for v in views]
 
 
 @router.post("/deliveries/{delivery_id}/redeliver", status_code=202, response_model=DeliveryPublic)

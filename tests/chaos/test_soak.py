@@ -30,7 +30,9 @@ from tests.chaos.load import Load
 from tests.chaos.run import DRAIN_S, Plan, env_int, publish, run_under_faults
 
 JOBS = env_int("JOBFARM_SOAK_JOBS", 0)
-RATE = float(os.environ.get("JOBFARM_SOAK_RATE") or 8)
+# Submissions per second: below what the mix's heavier kinds let one 2-core machine
+# finish (about 6 a second), so that the run is steady, not a backlog piling up.
+RATE = float(os.environ.get("JOBFARM_SOAK_RATE") or 5)
 WARM_JOBS = 1000  # the level is taken after these, over the next as many
 GROWTH_ALLOWED = 0.15
 SAMPLE_S = 2.0

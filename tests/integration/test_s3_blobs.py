@@ -143,6 +143,16 @@ def test_delete_prefix_removes_every_object_under_it_and_no_other(
     assert s3_server.names(bucket) == ["blobs/jobs/ab/keep.png", "blobs/jobs/b/keep.png"]
 
 
+def test_the_prefixes_under_one_are_listed_one_level_down(store: S3BlobStore) -> None:
+    for key in ("jobs/j1/run_a/x.png", "jobs/j1/run_a/y.png", "jobs/j1/run_b/x/deep.png"):
+        store.put_chunks(key, [b"x"])
+    store.put_chunks("jobs/j10/run_c/x.png", [b"x"])
+    store.put_chunks("jobs/j1/loose.png", [b"x"])
+
+    assert store.prefixes_under("jobs/j1") == ["jobs/j1/run_a", "jobs/j1/run_b"]
+    assert store.prefixes_under("jobs/none") == []
+
+
 def test_delete_removes_one_blob(store: S3BlobStore) -> None:
     store.put_chunks("uploads/t/a", [b"a"])
     store.delete("uploads/t/a")

@@ -158,3 +158,14 @@ def test_a_download_names_its_file_in_ascii_and_in_utf8() -> None:
         "attachment; filename=\"plan _v2_.pdf\"; filename*=UTF-8''plan%20%22v2%22.pdf"
     )
     assert 'filename="r_sum_.pdf"' in content_disposition("résumé.pdf")
+
+
+def test_the_prefixes_under_one_are_listed_one_level_down(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    for key in ("jobs/j1/run_a/x.png", "jobs/j1/run_a/y.png", "jobs/j1/run_b/x/deep.png"):
+        store.put_chunks(key, [b"x"])
+    store.put_chunks("jobs/j10/run_c/x.png", [b"x"])
+    store.put_chunks("jobs/j1/loose.png", [b"x"])
+
+    assert store.prefixes_under("jobs/j1") == ["jobs/j1/run_a", "jobs/j1/run_b"]
+    assert store.prefixes_under("jobs/none") == []

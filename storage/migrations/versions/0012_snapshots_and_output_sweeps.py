@@ -1,4 +1,4 @@
-"""a job's delivery keeps the job as its event recorded it
+"""a job's delivery keeps the job as its event recorded it; a job's run prefixes swept once
 
 Revision ID: 0012
 Revises: 0011
@@ -19,8 +19,12 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
         batch_op.add_column(sa.Column("snapshot", sa.JSON(), nullable=True))
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("outputs_swept_at", sa.DateTime(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("jobs", schema=None) as batch_op:
+        batch_op.drop_column("outputs_swept_at")
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
         batch_op.drop_column("snapshot")
