@@ -234,6 +234,11 @@ def create_job(session: Session, new: NewJob) -> tuple[JobView, bool]:
         if existing is not None:
             return _replay(existing, new), False
     row = Job(**new.row(utcnow()))
+    if not new.idempotency_key:
+        # Nothing to collide with (the id is fresh): no savepoint, two statements fewer.
+        session.add(row)
+        session.flush()
+        return JobView.from_row(row), True
     try:
         with session.begin_nested():
             session.add(row)
