@@ -15,6 +15,7 @@ receiver, p50 and p99.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import psutil
 import redis
 import requests
 from sqlalchemy import select
@@ -62,6 +64,41 @@ class Figures:
             f"{self.name:11} {self.jobs} jobs in {self.seconds:6.2f} s = {self.rate:6.1f} jobs/s;"
             f" submit→done p50 {p50:7.1f} ms, p99 {p99:7.1f} ms"
         )
+
+
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) of a process and its live descendants."""
+    total = 0.0
+    try:
+        root = psutil.Process(pid)
+        for process in [root, *root.children(recursive=True)]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = process.cpu_times()
+                total += times.user + times.system
+    except psutil.NoSuchProcess:
+        pass
+    return total
+
+
+class CpuMeter:
+    """CPU spent by each named process tree (and this process: the clients) over a block,
+    per job: where the farm's time goes."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = {**pids, "clients": os.getpid()}
+        self.spent: dict[str, float] = {}
+
+    def __enter__(self) -> CpuMeter:
+        self.before = {name: tree_cpu_s(pid) for name, pid in self.pids.items()}
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.spent = {n: tree_cpu_s(pid) - self.before[n] for n, pid in self.pids.items()}
+
+    def line(self, name: str, jobs: int) -> str:
+        parts = [f"{n} {s / jobs * 1000:.2f}" for n, s in self.spent.items()]
+        total = sum(self.spent.values()) / jobs * 1000
+        return f"{name:11} CPU ms per job: " + ", ".join(parts) + f"; total {total:.2f}"
 
 
 def farm_run(farm: Farm, api_key: str, jobs: int, clients: int) -> Figures:
@@ -201,11 +238,20 @@ def start_bare_worker(
     )
 
 
-def bare_figures(root: Path, redis_url: str, args: argparse.Namespace, events: bool) -> Figures:
+def bare_figures(
+    root: Path,
+    redis_url: str,
+    args: argparse.Namespace,
+    events: bool,
+    redis_pid: int,
+    meters: list[CpuMeter],
+) -> Figures:
     worker = start_bare_worker(root, redis_url, args.concurrency, events)
     try:
         bare_run(redis_url, 50, args.clients)  # warm-up, and proof the worker is up
-        figures = bare_run(redis_url, args.jobs, args.clients)
+        with CpuMeter({"worker": worker.pid, "redis": redis_pid}) as meter:
+            figures = bare_run(redis_url, args.jobs, args.clients)
+        meters.append(meter)
     finally:
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(timeout=30)
@@ -235,12 +281,20 @@ def main() -> None:
             farm.start_worker("long", concurrency=args.concurrency)
             creds = farm.create_key("bench")
             farm_run(farm, creds.api_key, 50, args.clients)  # warm-up: imports, pools
-            figures = [farm_run(farm, creds.api_key, args.jobs, args.clients)]
+            farm_pids = {name: p.pid for name, p in farm.processes.items()}
+            assert server.process is not None
+            with CpuMeter({**farm_pids, "redis": server.process.pid}) as farm_cpu:
+                figures = [farm_run(farm, creds.api_key, args.jobs, args.clients)]
             farm.start_worker("short", concurrency=2)
             webhook_run(farm, creds, 5)  # warm-up of the webhook path
             webhooks = webhook_run(farm, creds, args.webhook_jobs)
             farm.stop_all()
-            figures += [bare_figures(root, server.url, args, events) for events in (False, True)]
+            assert server.process is not None
+            bare_cpu: list[CpuMeter] = []
+            figures += [
+                bare_figures(root, server.url, args, events, server.process.pid, bare_cpu)
+                for events in (False, True)
+            ]
         finally:
             farm.stop_all()
             server.stop()
@@ -253,6 +307,9 @@ def main() -> None:
     for fig in figures:
         print(fig.line())
     farm_fig, bare, bare_events = figures
+    print(farm_cpu.line("farm", args.jobs))
+    for fig, meter in zip((bare, bare_events), bare_cpu, strict=True):
+        print(meter.line(fig.name, args.jobs))
     print(f"ratio farm/bare throughput: {farm_fig.rate / bare.rate:.2f}")
     print(f"ratio farm/bare+events throughput: {farm_fig.rate / bare_events.rate:.2f}")
     print(

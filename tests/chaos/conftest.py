@@ -29,7 +29,13 @@ from tests.hosts.postgres import PrivateCluster, why_cluster_cannot_be_made
 from tests.integration.conftest import FAST_SETTINGS
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "cad" / "fuze.obj"
-BLOB_DISK_MIB = 256
+# The blob disk: small, so that filling it is quick. The soak keeps every output of its
+# 10,000 jobs (retention is days), which a small disk would run out of for good: not the
+# moment of a full disk the faults inject.
+BLOB_DISK_MIB = int(
+    os.environ.get("JOBFARM_CHAOS_BLOB_MIB")
+    or (2048 if os.environ.get("JOBFARM_SOAK_JOBS") else 256)
+)
 TENANTS = 3
 CREDITS_EACH = 1_000_000
 VIDEO_COST = 3
