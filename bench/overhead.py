@@ -67,17 +67,24 @@ class Figures:
 
 
 def tree_cpu_s(pid: int) -> float:
-    """CPU seconds (user and system) of a process and its live descendants."""
+    """CPU seconds (user and system) of a process, its live descendants and the children
+    it has reaped (a pool's recycled processes)."""
     total = 0.0
     try:
         root = psutil.Process(pid)
         for process in [root, *root.children(recursive=True)]:
             with contextlib.suppress(psutil.NoSuchProcess):
                 times = process.cpu_times()
-                total += times.user + times.system
+                total += times.user + times.system + times.children_user + times.children_system
     except psutil.NoSuchProcess:
         pass
     return total
+
+
+def own_cpu_s() -> float:
+    """CPU seconds of this process alone: the submitting clients, not the farm it started."""
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
 
 
 class CpuMeter:
@@ -85,15 +92,19 @@ class CpuMeter:
     per job: where the farm's time goes."""
 
     def __init__(self, pids: dict[str, int]) -> None:
-        self.pids = {**pids, "clients": os.getpid()}
+        self.pids = pids
         self.spent: dict[str, float] = {}
 
+    def _now(self) -> dict[str, float]:
+        return {**{n: tree_cpu_s(pid) for n, pid in self.pids.items()}, "clients": own_cpu_s()}
+
     def __enter__(self) -> CpuMeter:
-        self.before = {name: tree_cpu_s(pid) for name, pid in self.pids.items()}
+        self.before = self._now()
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.spent = {n: tree_cpu_s(pid) - self.before[n] for n, pid in self.pids.items()}
+        after = self._now()
+        self.spent = {name: after[name] - self.before[name] for name in after}
 
     def line(self, name: str, jobs: int) -> str:
         parts = [f"{n} {s / jobs * 1000:.2f}" for n, s in self.spent.items()]

@@ -296,7 +296,12 @@ class LocalBlobStore:
         self.path(key).unlink(missing_ok=True)
 
     def delete_prefix(self, prefix: str) -> None:
-        shutil.rmtree(self.path(prefix), ignore_errors=True)
+        path = self.path(prefix)
+        shutil.rmtree(path, ignore_errors=True)
+        # A job's directory goes with its last run's (a directory that holds others stays).
+        if path.parent != self.root:
+            with contextlib.suppress(OSError):
+                path.parent.rmdir()
 
     def prefixes_under(self, prefix: str) -> list[str]:
         try:

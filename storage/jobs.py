@@ -107,6 +107,11 @@ class JobView:
 # late or replayed, still tells of that failure.
 SNAPSHOT_FIELDS = (
     "state",
+    "dispatch_id",
+    "worker",
+    "worker_pid",
+    "released_at",
+    "max_attempts",
     "attempts",
     "completion",
     "stage",
@@ -117,7 +122,7 @@ SNAPSHOT_FIELDS = (
     "started_at",
     "finished_at",
 )
-_SNAPSHOT_TIMES = ("started_at", "finished_at")
+_SNAPSHOT_TIMES = ("released_at", "started_at", "finished_at")
 
 
 def snapshot(job: JobView) -> dict[str, Any]:
@@ -660,6 +665,24 @@ class Unswept:
     job_id: str
     finished_at: datetime
     kept: frozenset[str]
+
+
+def mark_clean_swept(session: Session, ended_before: datetime) -> int:
+    """Mark swept, in one statement, the ended jobs that no run can have left anything
+    for: never run, or succeeded by their one and only run (each run is one attempt).
+    Returns how many."""
+    result = session.execute(
+        update(Job)
+        .where(
+            Job.finished_at < ended_before,
+            Job.outputs_swept_at.is_(None),
+            Job.state.in_([state.value for state in FINAL_STATES]),
+            or_(Job.attempts == 0, and_(Job.attempts == 1, Job.state == JobState.SUCCEEDED.value)),
+        )
+        .values(outputs_swept_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def unswept(session: Session, ended_before: datetime, limit: int = 500) -> list[Unswept]:

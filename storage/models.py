@@ -96,6 +96,8 @@ class Batch(Base):
 
 # The partial indexes' conditions, also the dispatcher's WHERE clauses (storage/dispatch.py).
 BACKLOG_SQL = "state = 'queued' AND released_at IS NULL"
+# Ended jobs whose runs' leftovers the purge has not swept yet.
+UNSWEPT_SQL = "finished_at IS NOT NULL AND outputs_swept_at IS NULL"
 IN_FLIGHT_SQL = "state IN ('queued', 'running') AND released_at IS NOT NULL"
 
 
@@ -115,6 +117,12 @@ class Job(Base):
             "id",
             sqlite_where=text(BACKLOG_SQL),
             postgresql_where=text(BACKLOG_SQL),
+        ),
+        Index(
+            "ix_jobs_unswept",
+            "finished_at",
+            sqlite_where=text(UNSWEPT_SQL),
+            postgresql_where=text(UNSWEPT_SQL),
         ),
         # What is in flight on a queue: released and not yet finished.
         Index(

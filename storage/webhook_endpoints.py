@@ -120,7 +120,7 @@ def create(
     """A new enabled endpoint and its secret (shown this once)."""
     # The tenant's row held while counting: two creates racing for the last place
     # take it one after the other (PostgreSQL; SQLite runs one writer at a time).
-    session.get(Tenant, tenant_id, with_for_update=True)
+    session.get(Tenant, tenant_id, with_for_update={"key_share": True})
     count = session.scalar(select(func.count()).where(WebhookEndpoint.tenant_id == tenant_id))
     if (count or 0) >= most:
         raise TooManyEndpoints(f"a tenant may have at most {most} webhook endpoints")
@@ -252,28 +252,6 @@ def note_attempt(
     if reason:
         disable(session, row, reason, FARM_ACTOR)
     return reason
-
-
-def disable_failing(session: Session, now: datetime, window_s: float, most: int = 100) -> int:
-    """Disable the enabled endpoints failing for longer than `window_s`, however long
-    since their last attempt: one whose deliveries ran out of attempts before the window
-    ended is otherwise never tried again to find out. Returns how many."""
-    rows = session.scalars(
-        select(WebhookEndpoint)
-        .where(
-            WebhookEndpoint.enabled.is_(True),
-            WebhookEndpoint.failing_since < now - timedelta(seconds=window_s),
-        )
-        .order_by(WebhookEndpoint.failing_since)
-        .limit(most)
-        .with_for_update(skip_locked=True)
-    ).all()
-    for row in rows:
-        reason = disable_reason(None, row.failing_since, now, window_s)
-        assert reason, f"endpoint {row.id} selected as failing past the window"
-        disable(session, row, reason, FARM_ACTOR)
-    session.flush()
-    return len(rows)
 
 
 def matching(session: Session, tenant_id: str, event_type: str) -> list[WebhookEndpoint]:

@@ -9,7 +9,7 @@ from config.celery import LONG_QUEUES
 from config.settings import get_settings
 from storage import files, jobs, webhook_endpoints, webhooks
 from storage.blobs import JOBS_PREFIX, BlobStore
-from storage.db import session_scope
+from storage.db import read_scope, session_scope
 from storage.models import utcnow
 from workers.app import app
 from workers.dispatch import release_and_send, vanished
@@ -35,7 +35,6 @@ def reconcile() -> dict[str, int]:
       message the broker no longer holds, or held too long: back to the backlog;
     - every job queue: released as far as its window allows (the dispatcher's safety net);
     - webhook deliveries that are due: sent;
-    - webhook endpoints failing past `webhook_disable_after_s`: disabled;
     - webhook secrets rotated out whose overlap window has ended: forgotten.
     """
     settings = get_settings()
@@ -61,10 +60,7 @@ def reconcile() -> dict[str, int]:
     with session_scope(settings.sql_url) as session:
         due = webhooks.due(session, utcnow())
         forgotten = webhook_endpoints.forget_expired_secrets(session, utcnow())
-    with session_scope(settings.sql_url) as session:
-        disabled = webhook_endpoints.disable_failing(
-            session, utcnow(), settings.webhook_disable_after_s
-        )
+
     for delivery_id, attempts in due:
         send_delivery(delivery_id, attempts)
     counts = {
@@ -75,7 +71,6 @@ def reconcile() -> dict[str, int]:
         "released": released,
         "webhooks_due": len(due),
         "secrets_forgotten": forgotten,
-        "endpoints_disabled": disabled,
     }
     if any(counts.values()):
         log.info("reconcile: %s", counts)
@@ -113,11 +108,13 @@ def sweep_runs(sql_url: str, store: BlobStore, ended_before: datetime) -> int:
     not name; returns how many. A job retried since it was read is left for later: the
     prefixes are listed before the job is read again, so a new run's is never among them."""
     with session_scope(sql_url) as session:
+        jobs.mark_clean_swept(session, ended_before)
+    with read_scope(sql_url) as session:
         candidates = jobs.unswept(session, ended_before)
     swept, deleted = [], 0
     for job in candidates:
         listed = store.prefixes_under(f"{JOBS_PREFIX}/{job.job_id}")
-        with session_scope(sql_url) as session:
+        with read_scope(sql_url) as session:
             if not jobs.still_ended(session, job):
                 continue
         for prefix in listed:

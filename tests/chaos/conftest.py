@@ -34,7 +34,7 @@ FIXTURE = Path(__file__).parents[1] / "fixtures" / "cad" / "fuze.obj"
 # moment of a full disk the faults inject.
 BLOB_DISK_MIB = int(
     os.environ.get("JOBFARM_CHAOS_BLOB_MIB")
-    or (2048 if os.environ.get("JOBFARM_SOAK_JOBS") else 256)
+    or (2048 if int(os.environ.get("JOBFARM_SOAK_JOBS") or 0) > 0 else 256)
 )
 TENANTS = 3
 CREDITS_EACH = 1_000_000

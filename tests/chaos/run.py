@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import threading
 import time
 from collections import Counter
@@ -91,7 +92,19 @@ def run_under_faults(
     assert load.error is None, f"the clients stopped: {load.error!r}"
     accepted = {a.job_id: a for a in load.accepted}
     assert len(accepted) == len(load.accepted) == plan.jobs, "a submission was lost or doubled"
-    wait_until(lambda: not unfinished(farm.database_url, accepted), DRAIN_S, "every job to end")
+    try:
+        wait_until(lambda: not unfinished(farm.database_url, accepted), DRAIN_S, "every job to end")
+    except AssertionError:
+        left = unfinished(farm.database_url, accepted)
+        rows = job_rows(farm.database_url, left)
+        seen = Counter(
+            (accepted[i].kind, rows[i]["state"], rows[i]["error_code"]) for i in left if i in rows
+        )
+        raise AssertionError(
+            f"{len(left)} jobs unfinished {DRAIN_S} s after the faults, by (kind, state, last"
+            f" error): {dict(seen.most_common(10))}; blob disk free:"
+            f" {shutil.disk_usage(chaos_farm.blob_dir).free} bytes"
+        ) from None
     ended = time.monotonic()
     rows = job_rows(farm.database_url, list(accepted))
     wait_until(

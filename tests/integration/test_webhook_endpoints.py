@@ -9,12 +9,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import update
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from storage import audit
-from storage.db import read_scope, session_scope
-from storage.models import WebhookEndpoint
+from storage.db import read_scope
 from tests.farm import Api, free_port, wait_until
 from tests.receiver import Received, WebhookReceiver
 
@@ -148,30 +146,6 @@ def test_an_endpoint_down_past_the_window_is_disabled_and_replayed_once_back(ten
     }
     assert {hit.headers["webhook-id"] for hit in back.received} == {d["webhook_id"] for d in dead}
     assert deliveries(tenant.api, status="dead", endpoint_id=made["id"]) == []
-
-
-def test_upkeep_disables_an_endpoint_failing_past_the_window_with_nothing_left_to_try(
-    tenant, farm
-) -> None:
-    # As after deliveries that all ran out of attempts inside the window: no attempt is
-    # coming that would find the endpoint still failing.
-    stale = create_endpoint(tenant.api, f"http://127.0.0.1:{free_port()}/hook")
-    healthy = create_endpoint(tenant.api, f"http://127.0.0.1:{free_port()}/hook")
-    with session_scope(farm.database_url) as session:
-        session.execute(
-            update(WebhookEndpoint)
-            .where(WebhookEndpoint.id == stale["id"])
-            .values(failing_since=datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=1))
-        )
-
-    disabled = wait_disabled(tenant.api, stale["id"])
-
-    assert disabled["disabled_reason"] == "every attempt failed for over 2 s"
-    assert endpoint(tenant.api, healthy["id"])["enabled"]
-    with read_scope(farm.database_url) as session:
-        events = audit.recent(session, tenant.creds.tenant_id)
-    disables = [e for e in events if e.action == "webhook.endpoint.disabled"]
-    assert [(e.object_id, e.actor) for e in disables] == [(stale["id"], "farm")]
 
 
 def test_during_a_rotation_both_secrets_verify_and_after_it_only_the_new_one(tenant) -> None:

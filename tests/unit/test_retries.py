@@ -150,10 +150,20 @@ def test_a_job_event_tells_of_the_job_as_recorded_whatever_it_became() -> None:
     )
     taken = json.loads(json.dumps(snapshot(ended)))
     # Since then: b.png purged past its retention, and the row otherwise changed.
-    now = replace(ended, outputs=[output], stage="elsewhere", attempts=7)
+    now = replace(
+        ended,
+        state=JobState.RUNNING,
+        outputs=[output],
+        stage="elsewhere",
+        attempts=7,
+        dispatch_id="task_7",
+        started_at=NOW + timedelta(days=1),
+        finished_at=None,
+    )
 
     told = as_recorded(now, taken)
 
     assert (told.state, told.attempts, told.finished_at) == (JobState.SUCCEEDED, 1, NOW)
+    assert (told.stage, told.dispatch_id, told.started_at) == (None, None, None)
     assert told.outputs == [output]
     assert as_recorded(now, None) == now
