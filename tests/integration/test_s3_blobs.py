@@ -15,6 +15,7 @@ import requests
 from config.settings import Settings
 from storage.blobs import BlobNotFound, BlobStoreUnavailable, BlobTooLarge
 from storage.s3blobs import S3BlobStore, s3_blob_store
+from tests.blob_checks import check_prefixes_under
 from tests.farm import free_port
 from tests.s3 import SeaweedS3
 
@@ -144,13 +145,7 @@ def test_delete_prefix_removes_every_object_under_it_and_no_other(
 
 
 def test_the_prefixes_under_one_are_listed_one_level_down(store: S3BlobStore) -> None:
-    for key in ("jobs/j1/run_a/x.png", "jobs/j1/run_a/y.png", "jobs/j1/run_b/x/deep.png"):
-        store.put_chunks(key, [b"x"])
-    store.put_chunks("jobs/j10/run_c/x.png", [b"x"])
-    store.put_chunks("jobs/j1/loose.png", [b"x"])
-
-    assert store.prefixes_under("jobs/j1") == ["jobs/j1/run_a", "jobs/j1/run_b"]
-    assert store.prefixes_under("jobs/none") == []
+    check_prefixes_under(store)
 
 
 def test_delete_removes_one_blob(store: S3BlobStore) -> None:

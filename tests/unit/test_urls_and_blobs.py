@@ -17,6 +17,7 @@ from storage.blobs import (
 )
 from storage.s3blobs import S3BlobStore, part_size_for
 from storage.urls import sign_url, verify
+from tests.blob_checks import check_prefixes_under
 
 MIB = 1024 * 1024
 
@@ -161,11 +162,4 @@ def test_a_download_names_its_file_in_ascii_and_in_utf8() -> None:
 
 
 def test_the_prefixes_under_one_are_listed_one_level_down(tmp_path: Path) -> None:
-    store = LocalBlobStore(tmp_path)
-    for key in ("jobs/j1/run_a/x.png", "jobs/j1/run_a/y.png", "jobs/j1/run_b/x/deep.png"):
-        store.put_chunks(key, [b"x"])
-    store.put_chunks("jobs/j10/run_c/x.png", [b"x"])
-    store.put_chunks("jobs/j1/loose.png", [b"x"])
-
-    assert store.prefixes_under("jobs/j1") == ["jobs/j1/run_a", "jobs/j1/run_b"]
-    assert store.prefixes_under("jobs/none") == []
+    check_prefixes_under(LocalBlobStore(tmp_path))
