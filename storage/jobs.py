@@ -667,6 +667,14 @@ class Unswept:
     kept: frozenset[str]
 
 
+def _unswept_before(ended_before: datetime) -> tuple[ColumnElement[bool], ...]:
+    return (
+        Job.finished_at < ended_before,
+        Job.outputs_swept_at.is_(None),
+        Job.state.in_([state.value for state in FINAL_STATES]),
+    )
+
+
 def mark_clean_swept(session: Session, ended_before: datetime) -> int:
     """Mark swept, in one statement, the ended jobs that no run can have left anything
     for: never run, or succeeded by their one and only run (each run is one attempt).
@@ -674,9 +682,7 @@ def mark_clean_swept(session: Session, ended_before: datetime) -> int:
     result = session.execute(
         update(Job)
         .where(
-            Job.finished_at < ended_before,
-            Job.outputs_swept_at.is_(None),
-            Job.state.in_([state.value for state in FINAL_STATES]),
+            *_unswept_before(ended_before),
             or_(Job.attempts == 0, and_(Job.attempts == 1, Job.state == JobState.SUCCEEDED.value)),
         )
         .values(outputs_swept_at=utcnow())
@@ -689,11 +695,7 @@ def unswept(session: Session, ended_before: datetime, limit: int = 500) -> list[
     """Ended jobs, before `ended_before`, whose runs' prefixes were not swept yet."""
     rows = session.execute(
         select(Job.id, Job.finished_at, Job.outputs)
-        .where(
-            Job.finished_at < ended_before,
-            Job.outputs_swept_at.is_(None),
-            Job.state.in_([state.value for state in FINAL_STATES]),
-        )
+        .where(*_unswept_before(ended_before))
         .order_by(Job.finished_at)
         .limit(limit)
     ).all()

@@ -96,9 +96,9 @@ class Batch(Base):
 
 # The partial indexes' conditions, also the dispatcher's WHERE clauses (storage/dispatch.py).
 BACKLOG_SQL = "state = 'queued' AND released_at IS NULL"
-# Ended jobs whose runs' leftovers the purge has not swept yet.
-UNSWEPT_SQL = "finished_at IS NOT NULL AND outputs_swept_at IS NULL"
 IN_FLIGHT_SQL = "state IN ('queued', 'running') AND released_at IS NOT NULL"
+# Ended jobs whose runs' leftovers the purge has not swept yet (the purge's index).
+UNSWEPT_SQL = "finished_at IS NOT NULL AND outputs_swept_at IS NULL"
 
 
 class Job(Base):

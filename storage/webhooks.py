@@ -5,9 +5,9 @@ never ends without its webhook on record. It names its job or batch and its even
 not a body: the sender builds the body at each attempt from the current rows, so a
 retry hours later carries download URLs signed for that attempt. A job's delivery
 keeps a snapshot of the job as it ended, which the body tells of: the job may have
-been retried since. Senders take a
-delivery by bumping its attempt count from the value they expect (compare-and-set),
-which lets a due delivery be enqueued twice and still be sent once per attempt.
+been retried since. Senders take a delivery by bumping its attempt count from the
+value they expect (compare-and-set), which lets a due delivery be enqueued twice and
+still be sent once per attempt.
 
 An event goes to the job's or batch's own callback URL (a delivery naming no
 endpoint, signed with the tenant's secret) and to each of the tenant's enabled

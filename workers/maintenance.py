@@ -60,7 +60,6 @@ def reconcile() -> dict[str, int]:
     with session_scope(settings.sql_url) as session:
         due = webhooks.due(session, utcnow())
         forgotten = webhook_endpoints.forget_expired_secrets(session, utcnow())
-
     for delivery_id, attempts in due:
         send_delivery(delivery_id, attempts)
     counts = {
