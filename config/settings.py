@@ -207,6 +207,9 @@ class Settings(BaseSettings):
     # when a slot is free for it, so a later, higher-priority job or another tenant's
     # never waits behind a released one.
     dispatch_headroom: int = Field(default=0, ge=0, le=10_000)
+    # How long a message may go on running the very short jobs its runs' ends release
+    # (see workers.runner); 0: one job per message.
+    continue_for_s: float = Field(default=1.0, ge=0, le=60)
     # The priority (0–9, higher first) of jobs whose request names none, per dialect.
     default_priority: int = Field(default=5, ge=0, le=9)
     dialect_priorities: dict[str, Annotated[int, Field(ge=0, le=9)]] = Field(default_factory=dict)

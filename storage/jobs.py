@@ -329,11 +329,22 @@ def _set_enqueued_at(session: Session, job_id: str, dispatch_id: str, at: dateti
     )
 
 
-def claim(session: Session, job_id: str, dispatch_id: str, worker: str, pid: int) -> Claim | None:
+def claim(
+    session: Session,
+    job_id: str,
+    dispatch_id: str,
+    worker: str,
+    pid: int,
+    message_id: str | None = None,
+) -> Claim | None:
     """Take the job for a run, if `dispatch_id` is still its message; else None.
 
     A job already running under the same message was left by a worker that died
     (the broker redelivered it): the new run takes it over with a new token.
+    `message_id`: the message that runs it when not its own (a job a finishing run
+    continues with, see workers.runner); it becomes the job's dispatch id, so that a
+    cancel's revoke reaches the process running it, and a redelivery of the message
+    takes it over (`claim_left_under`).
     """
     token = uuid.uuid4().hex
     now = utcnow()
@@ -348,11 +359,20 @@ def claim(session: Session, job_id: str, dispatch_id: str, worker: str, pid: int
         worker_pid=pid,
         started_at=now,
         heartbeat_at=now,
+        **({"dispatch_id": message_id} if message_id else {}),
     )
     if row is None:
         return None
     job = JobView.from_row(row)
     return Claim(job=job, token=token, attempt=job.attempts)
+
+
+def claim_left_under(session: Session, message_id: str, worker: str, pid: int) -> Claim | None:
+    """Take over the job a dead run left running under message `message_id` when it was
+    not the message's own job (a continued one, see `claim`); None if there is none."""
+    stmt = select(Job.id).where(Job.dispatch_id == message_id, Job.state == JobState.RUNNING)
+    job_id = session.scalars(stmt.limit(1)).first()
+    return None if job_id is None else claim(session, job_id, message_id, worker, pid)
 
 
 def heartbeat(session: Session, job_id: str, token: str) -> bool:

@@ -97,6 +97,7 @@ class Batch(Base):
 # The partial indexes' conditions, also the dispatcher's WHERE clauses (storage/dispatch.py).
 BACKLOG_SQL = "state = 'queued' AND released_at IS NULL"
 IN_FLIGHT_SQL = "state IN ('queued', 'running') AND released_at IS NOT NULL"
+RUNNING_SQL = "state = 'running'"
 # Ended jobs whose runs' leftovers the purge has not swept yet (the purge's index).
 UNSWEPT_SQL = "finished_at IS NOT NULL AND outputs_swept_at IS NULL"
 
@@ -123,6 +124,13 @@ class Job(Base):
             "finished_at",
             sqlite_where=text(UNSWEPT_SQL),
             postgresql_where=text(UNSWEPT_SQL),
+        ),
+        # A running job by the message that runs it (a redelivery's takeover).
+        Index(
+            "ix_jobs_running_dispatch",
+            "dispatch_id",
+            sqlite_where=text(RUNNING_SQL),
+            postgresql_where=text(RUNNING_SQL),
         ),
         # What is in flight on a queue: released and not yet finished.
         Index(

@@ -50,6 +50,9 @@ UNACKED_KEY = "unacked"
 
 # Jobs shorter than this are short: their queue keeps one ready per slot (see `window`).
 SHORT_RUN_S = 1.0
+# Jobs shorter than this are very short: a pool process that ends one goes straight on
+# with the next it releases (see workers.runner), so their queue needs none ready.
+CONTINUE_BELOW_S = 0.25
 RUN_MEAN_WEIGHT = 0.2
 _run_s: dict[str, float] = {}
 
@@ -110,11 +113,13 @@ def window(queue: str) -> int:
     slots, plus `dispatch_headroom`; plus one job ready per slot where this process has
     seen the queue's jobs run shorter than `SHORT_RUN_S`, so that a slot freed by a
     short job never idles while the next one's message goes out (a later job of higher
-    priority then waits for at most one short job per slot)."""
+    priority then waits for at most one short job per slot). Not for very short ones:
+    their slots go straight on (`continues`), and a ready message would wait."""
     slots = slots_by_queue().get(queue, 0)
     if not slots:
         return 0
-    ready = slots if _run_s.get(queue, SHORT_RUN_S) < SHORT_RUN_S else 0
+    short = _run_s.get(queue, SHORT_RUN_S) < SHORT_RUN_S
+    ready = slots if short and not continues(queue) else 0
     return slots + max(get_settings().dispatch_headroom, ready)
 
 
@@ -122,6 +127,11 @@ def note_run(queue: str, seconds: float) -> None:
     """Count a run of `seconds` into this process's running mean for `queue`."""
     last = _run_s.get(queue)
     _run_s[queue] = seconds if last is None else last + RUN_MEAN_WEIGHT * (seconds - last)
+
+
+def continues(queue: str) -> bool:
+    """Whether this process has seen `queue`'s jobs run shorter than `CONTINUE_BELOW_S`."""
+    return _run_s.get(queue, CONTINUE_BELOW_S) < CONTINUE_BELOW_S
 
 
 def release(session: Session, queues: Iterable[str]) -> list[Dispatch]:

@@ -93,3 +93,19 @@ def test_within_a_tenant_jobs_go_in_backlog_order() -> None:
 
     assert [j.id for j in chosen] == ["a0", "a1", "a2"]
     assert lane.in_flight == 3 and lane.last_release == T0
+
+
+def test_a_queue_of_short_runs_keeps_one_ready_per_slot_and_of_very_short_none(
+    monkeypatch,
+) -> None:
+    from workers import dispatch
+
+    monkeypatch.setattr(dispatch, "_slots_cache", (float("inf"), {"render": 3, "cad": 3}))
+    monkeypatch.setattr(dispatch, "_run_s", {})
+    assert dispatch.window("render") == 3  # no run seen yet: not known to be short
+    dispatch.note_run("render", 0.5)
+    dispatch.note_run("cad", 0.01)
+
+    assert dispatch.window("render") == 6  # short: a message ready behind each slot
+    assert dispatch.window("cad") == 3  # very short: each slot goes straight on
+    assert dispatch.continues("cad") and not dispatch.continues("render")
