@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import CreditAccount, CreditTransaction, utcnow
+from storage.models import CreditAccount, CreditTransaction, Job, utcnow
 
 RECHARGE, RESERVE, CHARGE, REFUND = "recharge", "reserve", "charge", "refund"
 
@@ -67,12 +67,19 @@ def reserve(session: Session, tenant_id: str, job_id: str, cost: int) -> int:
     ).rowcount  # type: ignore[attr-defined]
     if not taken:
         raise InsufficientCredits(balance(session, tenant_id), cost)
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(credits_reserved=cost)
+        .execution_options(synchronize_session=False)
+    )
     return _record(session, tenant_id, job_id, RESERVE, -cost, f"reserved for {job_id}")
 
 
 def settle(session: Session, job_id: str, succeeded: bool) -> int | None:
     """In the job's final transaction: charge its reservation if it succeeded, else
-    refund it. Returns the credits used (None when the job reserved nothing)."""
+    refund it. Returns the credits used (None when the job reserved nothing). The
+    caller may skip it for a job whose row says it reserved nothing (`credits_reserved`)."""
     reserved = _movement(session, job_id, RESERVE)
     if reserved is None:
         return None

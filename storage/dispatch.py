@@ -104,11 +104,14 @@ def choose(lanes: Iterable[Lane], free: int, now: datetime) -> list[Waiting]:
     return chosen
 
 
-def release(session: Session, queue: str, window: int) -> list[Dispatch]:
+def release(session: Session, queue: str, window: int, freed: bool = False) -> list[Dispatch]:
     """Release as many of `queue`'s waiting jobs as its `window` has room for; returns
-    their messages, to send once the caller's transaction commits."""
-    if window <= 0 or _in_flight_total(session, queue) >= window:
-        return []  # the common case under load: full, decided without the lock
+    their messages, to send once the caller's transaction commits. `freed`: the caller
+    has just freed a slot (its job ended), so the queue is not known to be full."""
+    if window <= 0:
+        return []
+    if not freed and _in_flight_total(session, queue) >= window:
+        return []  # the common case of a submission under load: full, without the lock
     _lock(session, queue)
     lanes = _lanes_in_flight(session, queue)
     free = window - sum(lane.in_flight for lane in lanes.values())

@@ -410,7 +410,8 @@ def _finish(
     if row is None:
         return None
     job = JobView.from_row(row)
-    credits.settle(session, job.id, succeeded=job.state is JobState.SUCCEEDED)
+    if row.credits_reserved is not None:
+        credits.settle(session, job.id, succeeded=job.state is JobState.SUCCEEDED)
     event_type = f"job.{job.state.value}"
     delivery_ids = webhooks.record_job_event(
         session, job.tenant_id, job.id, job.callback_url, event_type, snapshot(job)

@@ -174,6 +174,9 @@ class Job(Base):
     worker: Mapped[str | None] = mapped_column(String(200))
     worker_pid: Mapped[int | None]
     heartbeat_at: Mapped[datetime | None]
+    # The credits the job reserved (storage.credits.reserve); None: it reserved none, and
+    # its end settles nothing.
+    credits_reserved: Mapped[int | None]
 
     completion: Mapped[float] = mapped_column(Float, default=0.0)
     stage: Mapped[str | None] = mapped_column(String(80))

@@ -134,13 +134,14 @@ def continues(queue: str) -> bool:
     return _run_s.get(queue, CONTINUE_BELOW_S) < CONTINUE_BELOW_S
 
 
-def release(session: Session, queues: Iterable[str]) -> list[Dispatch]:
+def release(session: Session, queues: Iterable[str], freed: bool = False) -> list[Dispatch]:
     """Release what each queue has room for, in the caller's transaction (the last thing
-    it does); send the result with `send` after the commit."""
+    it does); send the result with `send` after the commit. `freed`: the caller's job
+    ended, freeing a slot on each of `queues`."""
     released: list[Dispatch] = []
     # Sorted: a transaction that takes two queues' locks takes them in one order.
     for queue in sorted(set(queues)):
-        released += dispatch.release(session, queue, window(queue))
+        released += dispatch.release(session, queue, window(queue), freed)
     return released
 
 

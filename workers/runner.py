@@ -276,7 +276,7 @@ def release_after(
     job = held.job
     assert job.started_at is not None
     dispatch.note_run(job.queue, (utcnow() - job.started_at).total_seconds())
-    released = dispatch.release(session, [job.queue])
+    released = dispatch.release(session, [job.queue], freed=True)
     if message is None or not message.may_continue(settings, job.queue):
         return released, None
     for i, next_job in enumerate(released):
