@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from storage.jobs import Dispatch, JobView
@@ -134,9 +134,35 @@ def release(session: Session, queue: str, window: int, freed: bool = False) -> l
     return [Dispatch(job.id, job.dispatch_id, queue, job.kind) for job in chosen if job.id in taken]
 
 
+# The queries of every release, built once: SQLAlchemy neither builds nor keys them again.
+_IN_FLIGHT_TOTAL = (
+    select(func.count()).select_from(Job).where(Job.queue == bindparam("queue"), _in_flight)
+)
+_LANES_IN_FLIGHT = (
+    select(Job.tenant_id, func.count(), func.max(Job.released_at))
+    .where(Job.queue == bindparam("queue"), _in_flight)
+    .group_by(Job.tenant_id)
+)
+_HEADS = (
+    select(Job.id, Job.dispatch_id, Job.kind, Job.priority, Job.created_at)
+    .where(Job.queue == bindparam("queue"), Job.tenant_id == bindparam("tenant_id"), _backlog)
+    .order_by(Job.priority.desc(), Job.created_at, Job.id)
+    .limit(bindparam("limit"))
+)
+# The tenants with jobs waiting on a queue (see `_backlog_tenants`).
+_BACKLOG_TENANTS = text(
+    "WITH RECURSIVE lanes(tenant_id) AS ("
+    f" SELECT MIN(tenant_id) FROM jobs WHERE queue = :queue AND {BACKLOG_SQL}"
+    " UNION ALL"
+    f" SELECT (SELECT MIN(tenant_id) FROM jobs WHERE queue = :queue AND {BACKLOG_SQL}"
+    " AND tenant_id > lanes.tenant_id)"
+    " FROM lanes WHERE lanes.tenant_id IS NOT NULL"
+    ") SELECT tenant_id FROM lanes WHERE tenant_id IS NOT NULL"
+)
+
+
 def _in_flight_total(session: Session, queue: str) -> int:
-    stmt = select(func.count()).select_from(Job).where(Job.queue == queue, _in_flight)
-    return int(session.scalar(stmt) or 0)
+    return int(session.scalar(_IN_FLIGHT_TOTAL, {"queue": queue}) or 0)
 
 
 def _lock(session: Session, queue: str) -> None:
@@ -146,11 +172,7 @@ def _lock(session: Session, queue: str) -> None:
 
 
 def _lanes_in_flight(session: Session, queue: str) -> dict[str, Lane]:
-    rows = session.execute(
-        select(Job.tenant_id, func.count(), func.max(Job.released_at))
-        .where(Job.queue == queue, _in_flight)
-        .group_by(Job.tenant_id)
-    ).all()
+    rows = session.execute(_LANES_IN_FLIGHT, {"queue": queue}).all()
     return {tenant: Lane(tenant, int(count), last) for tenant, count, last in rows}
 
 
@@ -158,16 +180,7 @@ def _backlog_tenants(session: Session, queue: str) -> list[str]:
     """The tenants with jobs waiting on `queue`, found by skipping through the backlog's
     index one tenant at a time (a loose index scan): the cost follows the number of
     tenants, not the number of waiting jobs."""
-    step = text(
-        "WITH RECURSIVE lanes(tenant_id) AS ("
-        f" SELECT MIN(tenant_id) FROM jobs WHERE queue = :queue AND {BACKLOG_SQL}"
-        " UNION ALL"
-        f" SELECT (SELECT MIN(tenant_id) FROM jobs WHERE queue = :queue AND {BACKLOG_SQL}"
-        " AND tenant_id > lanes.tenant_id)"
-        " FROM lanes WHERE lanes.tenant_id IS NOT NULL"
-        ") SELECT tenant_id FROM lanes WHERE tenant_id IS NOT NULL"
-    )
-    return [row[0] for row in session.execute(step, {"queue": queue})]
+    return [row[0] for row in session.execute(_BACKLOG_TENANTS, {"queue": queue})]
 
 
 def _apply_policies(session: Session, queue: str, lanes: dict[str, Lane]) -> None:
@@ -190,12 +203,7 @@ def _policies(session: Session) -> dict[tuple[str, str], Policy]:
 
 
 def _heads(session: Session, queue: str, tenant_id: str, limit: int) -> list[Waiting]:
-    rows = session.execute(
-        select(Job.id, Job.dispatch_id, Job.kind, Job.priority, Job.created_at)
-        .where(Job.queue == queue, Job.tenant_id == tenant_id, _backlog)
-        .order_by(Job.priority.desc(), Job.created_at, Job.id)
-        .limit(limit)
-    ).all()
+    rows = session.execute(_HEADS, {"queue": queue, "tenant_id": tenant_id, "limit": limit}).all()
     return [Waiting(r.id, r.dispatch_id or "", r.kind, r.priority, r.created_at) for r in rows]
 
 
