@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -232,6 +232,8 @@ def _transition(
     return session.scalars(stmt).first()
 
 
+_INSERT_JOB = insert(Job)
+
 # The transitions every run makes (its claim, its success) by statements built once per
 # shape: a statement SQLAlchemy has run before is neither built nor keyed again, which
 # halves the cost of each.
@@ -274,12 +276,13 @@ def create_job(session: Session, new: NewJob) -> tuple[JobView, bool]:
         existing = _by_idempotency_key(session, new.tenant_id, new.idempotency_key)
         if existing is not None:
             return _replay(existing, new), False
-    row = Job(**new.row(utcnow()))
     if not new.idempotency_key:
-        # Nothing to collide with (the id is fresh): no savepoint, two statements fewer.
-        session.add(row)
-        session.flush()
-        return JobView.from_row(row), True
+        # Nothing to collide with (the id is fresh): no savepoint, two statements fewer,
+        # and a statement built once instead of a unit of work's flush.
+        values = new.row(utcnow())
+        session.execute(_INSERT_JOB, [values])
+        return JobView.from_row(Job(**values)), True
+    row = Job(**new.row(utcnow()))
     try:
         with session.begin_nested():
             session.add(row)

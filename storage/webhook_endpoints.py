@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from storage import audit
@@ -254,13 +254,15 @@ def note_attempt(
     return reason
 
 
+# Read at every job's end: built once, so SQLAlchemy neither builds nor keys it again.
+_ENABLED = select(WebhookEndpoint).where(
+    WebhookEndpoint.tenant_id == bindparam("tenant_id"), WebhookEndpoint.enabled.is_(True)
+)
+
+
 def matching(session: Session, tenant_id: str, event_type: str) -> list[WebhookEndpoint]:
     """The tenant's enabled endpoints whose filter takes `event_type`."""
-    rows = session.scalars(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.tenant_id == tenant_id, WebhookEndpoint.enabled.is_(True)
-        )
-    )
+    rows = session.scalars(_ENABLED, {"tenant_id": tenant_id})
     return [row for row in rows if takes(row.event_types, event_type)]
 
 
