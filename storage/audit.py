@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from storage.models import AuditEvent, utcnow
 
-_INSERT = insert(AuditEvent)
+# Core, built once: an event is written at once, without a unit of work's flush.
+_INSERT = insert(cast(Table, AuditEvent.__table__))
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,7 @@ def record(
     request_id: str | None = None,
     **detail: Any,
 ) -> None:
-    """Add one event to the audit log, in the caller's transaction (at once: a statement
-    built once, not a unit of work's flush)."""
+    """Add one event to the audit log, in the caller's transaction."""
     event = {
         "tenant_id": tenant_id,
         "actor": actor,
@@ -57,7 +57,7 @@ def record(
         "detail": detail,
         "at": utcnow(),
     }
-    session.execute(_INSERT, [event])
+    session.execute(_INSERT, event)
 
 
 def recent(session: Session, tenant_id: str | None = None, limit: int = 100) -> list[AuditView]:

@@ -27,12 +27,13 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, text, update
+from sqlalchemy import BigInteger, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from storage.jobs import Dispatch, JobView
-from storage.models import BACKLOG_SQL, IN_FLIGHT_SQL, DispatchPolicy, Job, utcnow
+from storage.models import BACKLOG_SQL, IN_FLIGHT_SQL, JOBS, DispatchPolicy, Job, utcnow
 from storage.states import JobState
 
 ALL_QUEUES = "*"
@@ -134,20 +135,53 @@ def release(session: Session, queue: str, window: int, freed: bool = False) -> l
     return [Dispatch(job.id, job.dispatch_id, queue, job.kind) for job in chosen if job.id in taken]
 
 
-# The queries of every release, built once: SQLAlchemy neither builds nor keys them again.
+# The queries of every release, Core and built once: SQLAlchemy neither builds nor keys
+# them again.
 _IN_FLIGHT_TOTAL = (
-    select(func.count()).select_from(Job).where(Job.queue == bindparam("queue"), _in_flight)
+    select(func.count()).select_from(JOBS).where(JOBS.c.queue == bindparam("queue"), _in_flight)
 )
 _LANES_IN_FLIGHT = (
-    select(Job.tenant_id, func.count(), func.max(Job.released_at))
-    .where(Job.queue == bindparam("queue"), _in_flight)
-    .group_by(Job.tenant_id)
+    select(JOBS.c.tenant_id, func.count(), func.max(JOBS.c.released_at))
+    .where(JOBS.c.queue == bindparam("queue"), _in_flight)
+    .group_by(JOBS.c.tenant_id)
 )
 _HEADS = (
-    select(Job.id, Job.dispatch_id, Job.kind, Job.priority, Job.created_at)
-    .where(Job.queue == bindparam("queue"), Job.tenant_id == bindparam("tenant_id"), _backlog)
-    .order_by(Job.priority.desc(), Job.created_at, Job.id)
+    select(JOBS.c.id, JOBS.c.dispatch_id, JOBS.c.kind, JOBS.c.priority, JOBS.c.created_at)
+    .where(JOBS.c.queue == bindparam("queue"), JOBS.c.tenant_id == bindparam("tenant_id"), _backlog)
+    .order_by(JOBS.c.priority.desc(), JOBS.c.created_at, JOBS.c.id)
     .limit(bindparam("limit"))
+)
+_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(bindparam("key", type_=BigInteger)))
+_RELEASED: dict[str, Any] = {
+    "released_at": bindparam("v_released_at"),
+    "enqueued_at": bindparam("v_enqueued_at"),
+    "updated_at": bindparam("v_updated_at"),
+}
+# Taking the chosen jobs (see `_take`). On PostgreSQL the rows are found and locked by
+# primary key alone, and the backlog test is made on the locked rows: a lock subquery
+# that may use the backlog's index is planned, on a young table, as a nested loop
+# rescanning the whole backlog for every backlog row (seconds at 2,000 waiting).
+_HELD = (
+    select(JOBS.c.id, JOBS.c.state, JOBS.c.released_at)
+    .where(JOBS.c.id.in_(bindparam("ids", expanding=True)))
+    .with_for_update(skip_locked=True)
+    .cte("held")
+)
+_TAKE_LOCKED = (
+    update(JOBS)
+    .where(
+        JOBS.c.id == _HELD.c.id,
+        _HELD.c.state == JobState.QUEUED.value,
+        _HELD.c.released_at.is_(None),
+    )
+    .values(**_RELEASED)
+    .returning(JOBS.c.id)
+)
+_TAKE = (
+    update(JOBS)
+    .where(JOBS.c.id.in_(bindparam("ids", expanding=True)), _backlog)
+    .values(**_RELEASED)
+    .returning(JOBS.c.id)
 )
 # The tenants with jobs waiting on a queue (see `_backlog_tenants`).
 _BACKLOG_TENANTS = text(
@@ -167,8 +201,7 @@ def _in_flight_total(session: Session, queue: str) -> int:
 
 def _lock(session: Session, queue: str) -> None:
     if session.get_bind().dialect.name == "postgresql":
-        key = LOCK_TAG | zlib.crc32(queue.encode())
-        session.execute(select(func.pg_advisory_xact_lock(key)))
+        session.execute(_ADVISORY_LOCK, {"key": LOCK_TAG | zlib.crc32(queue.encode())})
 
 
 def _lanes_in_flight(session: Session, queue: str) -> dict[str, Lane]:
@@ -213,26 +246,9 @@ def _take(session: Session, ids: list[str], now: datetime) -> set[str]:
     progress) is skipped, never waited for."""
     if not ids:
         return set()
-    released = {"released_at": now, "enqueued_at": now, "updated_at": now}
-    if session.get_bind().dialect.name == "postgresql":
-        # The rows are found and locked by primary key alone, and the backlog test is
-        # made on the locked rows: a lock subquery that may use the backlog's index
-        # is planned, on a young table, as a nested loop rescanning the whole backlog
-        # for every backlog row (seconds at 2,000 waiting).
-        held = (
-            select(Job.id, Job.state, Job.released_at)
-            .where(Job.id.in_(ids))
-            .with_for_update(skip_locked=True)
-            .cte("held")
-        )
-        stmt = update(Job).where(
-            Job.id == held.c.id, held.c.state == JobState.QUEUED.value, held.c.released_at.is_(None)
-        )
-    else:
-        stmt = update(Job).where(Job.id.in_(ids), _backlog)
-    taken = session.execute(
-        stmt.values(**released).returning(Job.id).execution_options(synchronize_session=False)
-    )
+    stmt = _TAKE_LOCKED if session.get_bind().dialect.name == "postgresql" else _TAKE
+    params = {"ids": ids, "v_released_at": now, "v_enqueued_at": now, "v_updated_at": now}
+    taken = session.execute(stmt, params)
     return {row[0] for row in taken}
 
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage import credits, webhooks
-from storage.models import Batch, Job, new_id, utcnow
+from storage.models import JOBS, Batch, Job, new_id, utcnow
 from storage.states import (
     FINAL_STATES,
     RETRY_SOURCES,
@@ -69,7 +69,8 @@ class JobView:
     finished_at: datetime | None
 
     @classmethod
-    def from_row(cls, row: Job) -> JobView:
+    def from_row(cls, row: Job | Row[Any]) -> JobView:
+        """The job as `row` holds it: an ORM row, or a Core one of all its columns."""
         return cls(
             id=row.id,
             tenant_id=row.tenant_id,
@@ -232,20 +233,19 @@ def _transition(
     return session.scalars(stmt).first()
 
 
-_INSERT_JOB = insert(Job)
+_INSERT_JOB = insert(JOBS)
 
-# The transitions every run makes (its claim, its success) by statements built once per
-# shape: a statement SQLAlchemy has run before is neither built nor keyed again, which
-# halves the cost of each.
+# The transitions every run makes (its claim, its success) by Core statements built
+# once per shape: SQLAlchemy neither builds nor keys them again, and builds no entity.
 _prebuilt: dict[tuple[JobState, str, tuple[str, ...]], Any] = {}
-COUNT_UP = Job.attempts + 1
+COUNT_UP = JOBS.c.attempts + 1
 
 
 def _transition_where(
     session: Session, job_id: str, target: JobState, column: str, equals: Any, **values: Any
-) -> Job | None:
-    """`_transition` where the one condition is `column` = `equals`. Each of `values` is
-    bound, except `COUNT_UP`, which adds one to the job's attempts."""
+) -> Row[Any] | None:
+    """`_transition` where the one condition is `column` = `equals`; returns the row's
+    columns. Each of `values` is bound, except `COUNT_UP`, which adds one to attempts."""
     shape = (target, column, tuple(sorted(values)))
     stmt = _prebuilt.get(shape)
     if stmt is None:
@@ -255,19 +255,18 @@ def _transition_where(
             for name, value in values.items()
         }
         stmt = _prebuilt[shape] = (
-            update(Job)
+            update(JOBS)
             .where(
-                Job.id == bindparam("m_id"),
-                Job.state.in_(sources),
-                getattr(Job, column) == bindparam("m_equals"),
+                JOBS.c.id == bindparam("m_id"),
+                JOBS.c.state.in_(sources),
+                JOBS.c[column] == bindparam("m_equals"),
             )
             .values(state=target.value, updated_at=bindparam("v_updated_at"), **setting)
-            .returning(Job)
-            .execution_options(synchronize_session=False, populate_existing=True)
+            .returning(*JOBS.c)
         )
     params = {f"v_{name}": value for name, value in values.items() if value is not COUNT_UP}
     params.update(m_id=job_id, m_equals=equals, v_updated_at=utcnow())
-    return session.scalars(stmt, params).first()
+    return session.execute(stmt, params).first()
 
 
 def create_job(session: Session, new: NewJob) -> tuple[JobView, bool]:
@@ -280,7 +279,7 @@ def create_job(session: Session, new: NewJob) -> tuple[JobView, bool]:
         # Nothing to collide with (the id is fresh): no savepoint, two statements fewer,
         # and a statement built once instead of a unit of work's flush.
         values = new.row(utcnow())
-        session.execute(_INSERT_JOB, [values])
+        session.execute(_INSERT_JOB, values)
         return JobView.from_row(Job(**values)), True
     row = Job(**new.row(utcnow()))
     try:
@@ -451,7 +450,7 @@ def _finish(
     )
 
 
-def _ended(session: Session, row: Job | None) -> Finished | None:
+def _ended(session: Session, row: Job | Row[Any] | None) -> Finished | None:
     """What follows a job's final transition (`row`, None when it did not happen): its
     credits settled, its events recorded, its batch counted."""
     if row is None:

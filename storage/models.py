@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql import text
 
@@ -193,6 +193,11 @@ class Job(Base):
     # were deleted; None until then, and again once it is retried.
     outputs_swept_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The jobs table itself, for the statements of every job's path: Core statements on it
+# cost a third of ORM ones (no ORM compile state, no entities built).
+JOBS = cast(Table, Job.__table__)
 
 
 class WebhookEndpoint(Base):
