@@ -130,8 +130,10 @@ def note_run(queue: str, seconds: float) -> None:
 
 
 def continues(queue: str) -> bool:
-    """Whether this process has seen `queue`'s jobs run shorter than `CONTINUE_BELOW_S`."""
-    return _run_s.get(queue, CONTINUE_BELOW_S) < CONTINUE_BELOW_S
+    """Whether runs of `queue` go straight on: this process has seen its jobs run shorter
+    than `CONTINUE_BELOW_S`, and messages may go on (`continue_for_s`)."""
+    short = _run_s.get(queue, CONTINUE_BELOW_S) < CONTINUE_BELOW_S
+    return short and get_settings().continue_for_s > 0
 
 
 def release(session: Session, queues: Iterable[str], freed: bool = False) -> list[Dispatch]:

@@ -47,17 +47,17 @@ from workers.scratch import sweep_abandoned
 log = logging.getLogger(__name__)
 
 
-# A run of a very short job (see workers.dispatch.continues) that ends goes straight
-# on with the next job its end releases, in the same message and process, while the
-# message has run less than `continue_for_s` and less than a hundredth of its time
-# limit, which its jobs share (so a continued job keeps at least 99 % of its own).
-# Such a job costs one transaction fewer and no broker round trip.
-
-
 @dataclass(frozen=True)
 class Message:
     """The Celery message a pool process runs: the job it was sent for, then the jobs
-    its runs continue with, all of one kind: they share the message's time limits."""
+    its runs continue with, all of one kind (they share the message's time limits).
+
+    A run of a very short job (see workers.dispatch.continues) that ends goes straight
+    on with the next job its end releases, while the message has run less than
+    `continue_for_s` and less than a hundredth of its time limit (so a continued job
+    keeps at least 99 % of its own). Such a job costs one transaction fewer and no
+    broker round trip.
+    """
 
     id: str
     worker: str

@@ -109,3 +109,21 @@ def test_a_queue_of_short_runs_keeps_one_ready_per_slot_and_of_very_short_none(
     assert dispatch.window("render") == 6  # short: a message ready behind each slot
     assert dispatch.window("cad") == 3  # very short: each slot goes straight on
     assert dispatch.continues("cad") and not dispatch.continues("render")
+
+
+def test_a_farm_whose_messages_never_go_on_keeps_messages_ready_for_very_short_runs(
+    monkeypatch,
+) -> None:
+    from config.settings import get_settings
+    from workers import dispatch
+
+    monkeypatch.setenv("JOBFARM_CONTINUE_FOR_S", "0")
+    get_settings.cache_clear()
+    monkeypatch.setattr(dispatch, "_slots_cache", (float("inf"), {"cad": 3}))
+    monkeypatch.setattr(dispatch, "_run_s", {})
+    dispatch.note_run("cad", 0.01)
+    try:
+        assert not dispatch.continues("cad")
+        assert dispatch.window("cad") == 6
+    finally:
+        get_settings.cache_clear()
