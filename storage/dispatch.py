@@ -16,7 +16,8 @@ per-queue lock: a transaction advisory lock on PostgreSQL, the database write lo
 every writing session takes at BEGIN on SQLite (see storage.db). While it holds the
 lock it never waits for a row (PostgreSQL's SKIP LOCKED), so it cannot deadlock with a
 transaction that locked a job row first and waits for the lock. It is the last thing
-a transaction does.
+a transaction does, but for the claim of a job it released by the run that goes on
+with it (workers.runner), a row the transaction already holds.
 """
 
 from __future__ import annotations

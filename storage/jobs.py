@@ -237,7 +237,7 @@ _INSERT_JOB = insert(JOBS)
 
 # The transitions every run makes (its claim, its success) by Core statements built
 # once per shape: SQLAlchemy neither builds nor keys them again, and builds no entity.
-_prebuilt: dict[tuple[JobState, str, tuple[str, ...]], Any] = {}
+_prebuilt: dict[tuple[JobState, str, tuple[tuple[str, bool], ...]], Any] = {}
 COUNT_UP = JOBS.c.attempts + 1
 
 
@@ -246,7 +246,7 @@ def _transition_where(
 ) -> Row[Any] | None:
     """`_transition` where the one condition is `column` = `equals`; returns the row's
     columns. Each of `values` is bound, except `COUNT_UP`, which adds one to attempts."""
-    shape = (target, column, tuple(sorted(values)))
+    shape = (target, column, tuple(sorted((n, v is COUNT_UP) for n, v in values.items())))
     stmt = _prebuilt.get(shape)
     if stmt is None:
         sources = [state.value for state in sources_of(target)]

@@ -138,8 +138,8 @@ def continues(queue: str) -> bool:
 
 def release(session: Session, queues: Iterable[str], freed: bool = False) -> list[Dispatch]:
     """Release what each queue has room for, in the caller's transaction (the last thing
-    it does); send the result with `send` after the commit. `freed`: the caller's job
-    ended, freeing a slot on each of `queues`."""
+    it does, but for a continued run's claim); send the result with `send` after the
+    commit. `freed`: the caller's job ended, freeing a slot on each of `queues`."""
     released: list[Dispatch] = []
     # Sorted: a transaction that takes two queues' locks takes them in one order.
     for queue in sorted(set(queues)):

@@ -99,12 +99,18 @@ def run_one(held: Claim, settings: Settings, message: Message) -> tuple[str, Cla
     """Run one claimed job in a scratch directory of its own; returns the state it ended
     in and the job claimed to continue with, if any."""
     run_dir = settings.var_dir / "work" / f"{held.job.id}.{held.token}"
-    make_dir(run_dir)
+    try:
+        make_dir(run_dir)
+    except OSError as exc:  # a full or broken disk: another attempt, maybe elsewhere
+        return retry_or_fail(held, settings, RetryableError(f"no scratch space: {exc}"), message)
     try:
         return execute(held, settings, run_dir, message)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
-        sweep_abandoned(run_dir.parent, settings.sql_url, run_dir.name, settings.work_sweep_s)
+        try:
+            sweep_abandoned(run_dir.parent, settings.sql_url, run_dir.name, settings.work_sweep_s)
+        except Exception:  # housekeeping: the next sweep retries; a claimed job must run
+            log.warning("sweeping abandoned run directories failed", exc_info=True)
 
 
 def execute(
@@ -292,7 +298,12 @@ def release_after(
 
 
 def settled(done: Finished, released: list[Dispatch]) -> str:
-    """Send what the job's end made due: the jobs released into its slot, its webhooks."""
-    dispatch.send(released)
-    send_deliveries(done.delivery_ids)
+    """Send what the job's end made due: the jobs released into its slot, its webhooks.
+    A failure is logged, not raised: the job has ended, a job claimed to continue with
+    must still run, and the reconciler sends what did not go out."""
+    try:
+        dispatch.send(released)
+        send_deliveries(done.delivery_ids)
+    except Exception:
+        log.warning("job %s: sending what its end made due failed", done.job.id, exc_info=True)
     return done.job.state.value
