@@ -169,8 +169,8 @@ class Farm:
     def _web_up(self) -> bool:
         try:
             return requests.get(self.base_url + "/healthz", timeout=1).status_code in (200, 503)
-        except requests.ConnectionError:
-            return False
+        except (requests.ConnectionError, requests.Timeout):
+            return False  # not listening yet, or too busy starting to answer within 1 s
 
     def start_worker(self, role: str, concurrency: int = 2, name: str | None = None) -> str:
         name = name or f"worker-{role}"
