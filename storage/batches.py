@@ -9,7 +9,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from storage.jobs import JobView, NewJob
-from storage.models import Base, Batch, Job, utcnow
+from storage.models import JOBS, Batch, Job, utcnow
 from storage.states import JobState
 
 
@@ -70,7 +70,7 @@ def create_batch(
     rows = [task.row(now) | {"batch_id": batch_id, "callback_url": callback_url} for task in tasks]
     if rows:
         # Core, not the ORM's bulk path: the rows need no objects, only the INSERT.
-        session.connection().execute(insert(Base.metadata.tables["jobs"]), rows)
+        session.connection().execute(insert(JOBS), rows)
     return BatchView.from_row(batch), {task.queue for task in tasks}
 
 

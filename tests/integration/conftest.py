@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from storage.tenants import Credentials
-from tests.farm import Api, Farm
+from tests.conftest import fresh_postgres_database
+from tests.farm import Api, Farm, RedisServer
 
 # Short schedules so that retries, recovery and reconciling happen within a test.
 FAST_SETTINGS = {
@@ -101,3 +104,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.integration)
+
+
+@contextmanager
+def farm_of_its_own(root: Path, **settings: Any) -> Iterator[Farm]:
+    """A migrated farm with `FAST_SETTINGS` (and `settings` over them) on a Redis of its
+    own and a fresh PostgreSQL database (SQLite without JOBFARM_TEST_POSTGRES_URL); the
+    test starts its processes, and everything is stopped afterwards."""
+    server = RedisServer(root / "redis")
+    server.start()
+    with fresh_postgres_database() as database_url:
+        farm = Farm(root, server.url, database_url, **{**FAST_SETTINGS, **settings})
+        farm.migrate()
+        try:
+            yield farm
+        finally:
+            farm.stop_all()
+            server.stop()

@@ -16,9 +16,8 @@ from sqlalchemy import func, select
 
 from storage.db import read_scope
 from storage.models import Job
-from tests.conftest import fresh_postgres_database
-from tests.farm import Farm, RedisServer, wait_until
-from tests.integration.conftest import FAST_SETTINGS
+from tests.farm import Farm, wait_until
+from tests.integration.conftest import farm_of_its_own
 from tests.integration.test_faults import pid_gone
 
 QUICK = 30
@@ -30,10 +29,7 @@ def own_farm(tmp_path: Path) -> Iterator[Farm]:
     its backlog waits, a message going on for up to 6 s, and a reconciler that
     recovers a dead run only after five minutes: a run taken over within a test was
     taken over by its message's redelivery, and one stopped soon was killed."""
-    server = RedisServer(tmp_path / "redis")
-    server.start()
     settings = {
-        **FAST_SETTINGS,
         "continue_for_s": 60,
         # A message goes on for a hundredth of its time limit at most: here 6 s.
         "kind_time_limits": json.dumps({"noop": {"soft_s": 600, "hard_s": 660}}),
@@ -42,15 +38,9 @@ def own_farm(tmp_path: Path) -> Iterator[Farm]:
         "progress_db_interval_s": 60,
         "heartbeat_interval_s": 60,
     }
-    with fresh_postgres_database() as database_url:
-        farm = Farm(tmp_path, server.url, database_url, **settings)
-        farm.migrate()
-        try:
-            farm.start_web()
-            yield farm
-        finally:
-            farm.stop_all()
-            server.stop()
+    with farm_of_its_own(tmp_path, **settings) as farm:
+        farm.start_web()
+        yield farm
 
 
 def quick_then(farm: Farm, api_key: str, last: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:

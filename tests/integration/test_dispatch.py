@@ -21,7 +21,7 @@ from storage.db import read_scope
 from storage.models import Job
 from tests.conftest import fresh_postgres_database
 from tests.farm import Farm, RedisServer, wait_until
-from tests.integration.conftest import FAST_SETTINGS
+from tests.integration.conftest import FAST_SETTINGS, farm_of_its_own
 from tests.integration.test_smartmanu import CHEST_SOLID, Smartmanu
 from workers.dispatch import SLOTS_KEY, announce, read_slots
 
@@ -30,16 +30,8 @@ SLOTS = 2
 
 @pytest.fixture
 def own_farm(tmp_path: Path) -> Iterator[Farm]:
-    server = RedisServer(tmp_path / "redis")
-    server.start()
-    with fresh_postgres_database() as database_url:
-        farm = Farm(tmp_path, server.url, database_url, **FAST_SETTINGS)
-        farm.migrate()
-        try:
-            yield farm
-        finally:
-            farm.stop_all()
-            server.stop()
+    with farm_of_its_own(tmp_path) as farm:
+        yield farm
 
 
 def start(farm: Farm, long: int) -> None:
