@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from storage.random_ids import uuid4_hex
 
 HEADER = b"x-request-id"
 ACCEPTABLE = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
@@ -23,7 +24,7 @@ class RequestIdMiddleware:
             await self.app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(HEADER, b"")
-        request_id = given if ACCEPTABLE.match(given) else uuid.uuid4().hex.encode()
+        request_id = given if ACCEPTABLE.match(given) else uuid4_hex().encode()
         scope.setdefault("state", {})["request_id"] = request_id.decode()
 
         async def send_with_id(message: Message) -> None:

@@ -67,7 +67,7 @@ def create_batch(
     )
     session.add(batch)
     session.flush()
-    rows = [task.row(now) | {"batch_id": batch_id, "callback_url": callback_url} for task in tasks]
+    rows = [task.row(now, batch_id=batch_id, callback_url=callback_url) for task in tasks]
     if rows:
         # Core, not the ORM's bulk path: the rows need no objects, only the INSERT.
         session.connection().execute(insert(JOBS), rows)

@@ -7,7 +7,6 @@ job cannot both win, on SQLite or PostgreSQL alike.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from storage import credits, webhooks
 from storage.models import JOBS, Batch, Job, new_id, utcnow
+from storage.random_ids import uuid4_hex, uuid4_str
 from storage.states import (
     FINAL_STATES,
     RETRY_SOURCES,
@@ -170,20 +170,22 @@ class NewJob:
     job_id: str | None = None
     priority: int = 5
 
-    def row(self, now: datetime) -> dict[str, Any]:
-        """The job's columns as a new row waiting in the backlog, its message id chosen."""
-        fields = {k: v for k, v in self.__dict__.items() if k != "job_id"}
-        return {
-            **fields,
-            "id": self.job_id or new_id("job"),
-            "state": JobState.QUEUED.value,
-            "dispatch_id": new_dispatch_id(),
-            "attempts": 0,
-            "completion": 0.0,
-            "outputs": [],
-            "created_at": now,
-            "updated_at": now,
-        }
+    def row(self, now: datetime, **columns: Any) -> dict[str, Any]:
+        """The job's columns as a new row waiting in the backlog, its message id chosen;
+        `columns` set others (or replace the job's own)."""
+        row = dict(self.__dict__)
+        row["id"] = row.pop("job_id") or new_id("job")
+        row.update(
+            state=JobState.QUEUED.value,
+            dispatch_id=new_dispatch_id(),
+            attempts=0,
+            completion=0.0,
+            outputs=[],
+            created_at=now,
+            updated_at=now,
+            **columns,
+        )
+        return row
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,7 @@ class Finished:
 
 
 def new_dispatch_id() -> str:
-    return str(uuid.uuid4())
+    return uuid4_str()
 
 
 def _transition(
@@ -384,7 +386,7 @@ def claim(
     cancel's revoke reaches the process running it, and a redelivery of the message
     takes it over (`claim_left_under`).
     """
-    token = uuid.uuid4().hex
+    token = uuid4_hex()
     now = utcnow()
     row = _transition_where(
         session,

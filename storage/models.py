@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar, cast
 
 from sqlalchemy import JSON, BigInteger, DateTime, Float, ForeignKey, Index, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.sql import text
+
+from storage.random_ids import uuid4_hex
 
 
 def utcnow() -> datetime:
@@ -22,7 +23,7 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex}"
+    return f"{prefix}_{uuid4_hex()}"
 
 
 class Base(DeclarativeBase):

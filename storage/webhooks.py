@@ -17,7 +17,6 @@ failed or stopped make up the dead-letter list, and a replay sends them again.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +28,7 @@ from sqlalchemy.orm import Session
 from storage import webhook_endpoints
 from storage.delivery_status import DEAD, DeliveryStatus
 from storage.models import Batch, WebhookAttempt, WebhookDelivery, WebhookEndpoint, new_id, utcnow
+from storage.random_ids import uuid4_hex
 
 BATCH_COMPLETED = "batch.completed"
 
@@ -155,7 +155,7 @@ def record(
         snapshot=snapshot,
         url=url,
         event_type=event_type,
-        msg_id=f"msg_{uuid.uuid4().hex}",
+        msg_id=f"msg_{uuid4_hex()}",
         next_attempt_at=utcnow(),
     )
     session.add(row)

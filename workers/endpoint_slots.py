@@ -8,13 +8,13 @@ sender that dies holding one loses it once its lease runs out.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from redis.exceptions import RedisError
 
+from storage.random_ids import uuid4_hex
 from workers.channels import endpoint_slots_key
 from workers.resources import redis_client
 
@@ -54,7 +54,7 @@ def endpoint_slot(url: str, limit: int, lease_s: float) -> Iterator[bool]:
         yield True
         return
     key = endpoint_slots_key(endpoint_of(url))
-    token = uuid.uuid4().hex
+    token = uuid4_hex()
     held = acquire(key, token, limit, lease_s)
     try:
         yield held is not False

@@ -6,6 +6,7 @@ from typing import Any
 
 from celery.signals import setup_logging, task_received, worker_init, worker_process_init
 
+from config.heap import freeze_loaded_objects
 from config.logging import setup_logging as configure_logging
 from config.settings import get_settings
 from workers.broker import declare_topology
@@ -37,6 +38,17 @@ def _blob_store_ready_in_child(**_: Any) -> None:
 @worker_process_init.connect
 def _cap_job_memory(**_: Any) -> None:
     cap_data_memory(get_settings().job_memory_limit_mib)
+
+
+# Connected after the loading above, so that what it loaded is frozen too.
+@worker_init.connect
+def _freeze_what_the_main_process_loaded(**_: Any) -> None:
+    freeze_loaded_objects()
+
+
+@worker_process_init.connect
+def _freeze_what_the_child_loaded(**_: Any) -> None:
+    freeze_loaded_objects()
 
 
 @task_received.connect

@@ -3,7 +3,6 @@ transaction for the batch and all its jobs. Pure but for the file lookup."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -21,6 +20,7 @@ from storage.db import read_scope
 from storage.files import FileNotFound, get_file
 from storage.jobs import NewJob
 from storage.models import StoredFile, utcnow
+from storage.random_ids import random_bytes
 from tasks.errors import InvalidInput
 from tasks.registry import get_kind
 
@@ -33,7 +33,7 @@ DESIGN_KIND = "design"
 
 def new_public_id(prefix: str) -> str:
     """`DSG-2026-3F9A1C2B7D4E5F60`: the seed's shape, with 64 random bits."""
-    return f"{prefix}-{datetime.now(UTC).year}-{secrets.token_hex(8).upper()}"
+    return f"{prefix}-{datetime.now(UTC).year}-{random_bytes(8).hex().upper()}"
 
 
 def design_params(request: DesignRequest, label: str = "params") -> BaseModel:
@@ -47,9 +47,14 @@ def design_params(request: DesignRequest, label: str = "params") -> BaseModel:
 
 
 def design_job(
-    tenant_id: str, request: DesignRequest, settings: Settings, label: str = "params"
+    tenant_id: str,
+    request: DesignRequest,
+    settings: Settings,
+    label: str = "params",
+    client_ref: str | None = None,
 ) -> NewJob:
-    """The job for one design request; 400 naming `label` and the field if it is invalid."""
+    """The job for one design request (a batch's task names its `client_ref`); 400
+    naming `label` and the field if it is invalid."""
     kind = get_kind(DESIGN_KIND)
     params = design_params(request, label)
     return NewJob(
@@ -62,6 +67,7 @@ def design_job(
         dialect=DIALECT,
         job_id=new_public_id("DSG"),
         priority=settings.priority_for(DIALECT),
+        client_ref=client_ref,
     )
 
 
@@ -79,8 +85,7 @@ def batch_jobs(
             raise bad_request(f"task_id {task.task_id!r} appears twice", task_id=task.task_id)
         seen.add(task.task_id)
         label = f"task {number} (task_id {task.task_id!r})"
-        job = design_job(tenant_id, task.design_params, settings, label)
-        jobs.append(NewJob(**{**job.__dict__, "client_ref": task.task_id}))
+        jobs.append(design_job(tenant_id, task.design_params, settings, label, task.task_id))
     check_files(session, tenant_id, jobs)
     return jobs
 

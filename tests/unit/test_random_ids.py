@@ -1,0 +1,42 @@
+import os
+import uuid
+
+from storage.random_ids import BUFFER_BYTES, random_bytes, uuid4_hex, uuid4_str
+
+
+def test_uuid4_str_parses_as_a_version_4_uuid_in_its_canonical_form() -> None:
+    for _ in range(200):
+        text = uuid4_str()
+        parsed = uuid.UUID(text)
+        assert parsed.version == 4
+        assert parsed.variant == uuid.RFC_4122
+        assert str(parsed) == text
+
+
+def test_uuid4_hex_is_the_hex_of_a_version_4_uuid() -> None:
+    text = uuid4_hex()
+    assert uuid.UUID(hex=text).version == 4
+    assert uuid.UUID(hex=text).hex == text
+
+
+def test_no_bytes_are_handed_out_twice_across_refills() -> None:
+    chunks = [random_bytes(16) for _ in range(3 * BUFFER_BYTES // 16)]
+    assert len(set(chunks)) == len(chunks)
+
+
+def test_a_request_larger_than_the_buffer_is_served_whole() -> None:
+    assert len(random_bytes(BUFFER_BYTES + 1)) == BUFFER_BYTES + 1
+
+
+def test_a_forked_child_does_not_hand_out_its_parents_buffered_bytes() -> None:
+    random_bytes(1)  # the buffer is filled and has bytes left
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.write(write, random_bytes(32))
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 32)
+    os.close(read)
+    os.close(write)
+    assert random_bytes(32) != child
