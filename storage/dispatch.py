@@ -25,9 +25,10 @@ from __future__ import annotations
 import time
 import zlib
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import BigInteger, and_, bindparam, func, or_, select, text, update
@@ -119,17 +120,17 @@ def release(session: Session, queue: str, window: int, freed: bool = False) -> l
     free = window - sum(lane.in_flight for lane in lanes.values())
     if free <= 0:
         return []
-    backlogged = _backlog_tenants(session, queue)
-    if not backlogged:
+    heads = _backlog_heads(session, queue, free)
+    if not heads:
         return []
-    for tenant_id in backlogged:
+    for tenant_id in heads:
         lanes.setdefault(tenant_id, Lane(tenant_id))
     _apply_policies(session, queue, lanes)
-    for tenant_id in backlogged:
+    for tenant_id, (waiting, more) in heads.items():
         lane = lanes[tenant_id]
         room = free if lane.cap is None else min(free, lane.cap - lane.in_flight)
         if room > 0:
-            lane.waiting.extend(_heads(session, queue, tenant_id, room))
+            lane.waiting.extend(waiting[:room] if waiting else more(room))
     now = utcnow()
     chosen = choose(lanes.values(), free, now)
     taken = _take(session, [job.id for job in chosen], now)
@@ -184,15 +185,26 @@ _TAKE = (
     .values(**_RELEASED)
     .returning(JOBS.c.id)
 )
-# The tenants with jobs waiting on a queue (see `_backlog_tenants`).
-_BACKLOG_TENANTS = text(
+# The tenants with jobs waiting on a queue (see `_backlog_heads`).
+_LANES_CTE = (
     "WITH RECURSIVE lanes(tenant_id) AS ("
     f" SELECT MIN(tenant_id) FROM jobs WHERE queue = :queue AND {BACKLOG_SQL}"
     " UNION ALL"
     f" SELECT (SELECT MIN(tenant_id) FROM jobs WHERE queue = :queue AND {BACKLOG_SQL}"
     " AND tenant_id > lanes.tenant_id)"
     " FROM lanes WHERE lanes.tenant_id IS NOT NULL"
-    ") SELECT tenant_id FROM lanes WHERE tenant_id IS NOT NULL"
+    ")"
+)
+_BACKLOG_TENANTS = text(f"{_LANES_CTE} SELECT tenant_id FROM lanes WHERE tenant_id IS NOT NULL")
+# On PostgreSQL, with each tenant's first `limit` waiting jobs in release order.
+_BACKLOG_HEADS = text(
+    f"{_LANES_CTE} SELECT lanes.tenant_id, h.id, h.dispatch_id, h.kind, h.priority, h.created_at"
+    " FROM lanes CROSS JOIN LATERAL ("
+    " SELECT id, dispatch_id, kind, priority, created_at FROM jobs"
+    f" WHERE queue = :queue AND tenant_id = lanes.tenant_id AND {BACKLOG_SQL}"
+    " ORDER BY priority DESC, created_at, id LIMIT :limit) h"
+    " WHERE lanes.tenant_id IS NOT NULL"
+    " ORDER BY lanes.tenant_id, h.priority DESC, h.created_at, h.id"
 )
 
 
@@ -210,11 +222,28 @@ def _lanes_in_flight(session: Session, queue: str) -> dict[str, Lane]:
     return {tenant: Lane(tenant, int(count), last) for tenant, count, last in rows}
 
 
-def _backlog_tenants(session: Session, queue: str) -> list[str]:
+Heads = dict[str, tuple[list[Waiting], Callable[[int], list[Waiting]]]]
+
+
+def _backlog_heads(session: Session, queue: str, most: int) -> Heads:
     """The tenants with jobs waiting on `queue`, found by skipping through the backlog's
-    index one tenant at a time (a loose index scan): the cost follows the number of
-    tenants, not the number of waiting jobs."""
-    return [row[0] for row in session.execute(_BACKLOG_TENANTS, {"queue": queue})]
+    index one tenant at a time (a loose index scan: the cost follows the number of
+    tenants, not the number of waiting jobs). For each, its first `most` waiting jobs
+    in release order (PostgreSQL, in the same statement), or none yet and how to read
+    its first n (SQLite, where a statement costs no round trip)."""
+    params = {"queue": queue}
+    if session.get_bind().dialect.name != "postgresql":
+        rows = session.execute(_BACKLOG_TENANTS, params)
+        return {row[0]: ([], partial(_heads, session, queue, row[0])) for row in rows}
+    heads: Heads = {}
+    for row in session.execute(_BACKLOG_HEADS, {**params, "limit": most}):
+        waiting = Waiting(row.id, row.dispatch_id or "", row.kind, row.priority, row.created_at)
+        heads.setdefault(row.tenant_id, ([], _none))[0].append(waiting)
+    return heads
+
+
+def _none(_: int) -> list[Waiting]:
+    return []
 
 
 def _apply_policies(session: Session, queue: str, lanes: dict[str, Lane]) -> None:

@@ -11,12 +11,24 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage import credits, webhooks
-from storage.models import JOBS, Batch, Job, new_id, utcnow
+from storage.models import JOBS, Batch, Job, WebhookEndpoint, new_id, utcnow
 from storage.random_ids import uuid4_hex, uuid4_str
 from storage.states import (
     FINAL_STATES,
@@ -241,13 +253,22 @@ _INSERT_JOB = insert(JOBS)
 # once per shape: SQLAlchemy neither builds nor keys them again, and builds no entity.
 _prebuilt: dict[tuple[JobState, str, tuple[tuple[str, bool], ...]], Any] = {}
 COUNT_UP = JOBS.c.attempts + 1
+# Returned by a final transition: whether the job's tenant has an enabled webhook
+# endpoint, so that a job's end looks for endpoints only where there are some.
+HAS_ENDPOINTS = "tenant_has_endpoints"
+_TENANT_HAS_ENDPOINTS = (
+    exists()
+    .where(WebhookEndpoint.tenant_id == JOBS.c.tenant_id, WebhookEndpoint.enabled.is_(true()))
+    .label(HAS_ENDPOINTS)
+)
 
 
 def _transition_where(
     session: Session, job_id: str, target: JobState, column: str, equals: Any, **values: Any
 ) -> Row[Any] | None:
     """`_transition` where the one condition is `column` = `equals`; returns the row's
-    columns. Each of `values` is bound, except `COUNT_UP`, which adds one to attempts."""
+    columns (and, into a final state, `HAS_ENDPOINTS`). Each of `values` is bound, except
+    `COUNT_UP`, which adds one to attempts."""
     shape = (target, column, tuple(sorted((n, v is COUNT_UP) for n, v in values.items())))
     stmt = _prebuilt.get(shape)
     if stmt is None:
@@ -264,7 +285,7 @@ def _transition_where(
                 JOBS.c[column] == bindparam("m_equals"),
             )
             .values(state=target.value, updated_at=bindparam("v_updated_at"), **setting)
-            .returning(*JOBS.c)
+            .returning(*JOBS.c, *([_TENANT_HAS_ENDPOINTS] if target in FINAL_STATES else []))
         )
     params = {f"v_{name}": value for name, value in values.items() if value is not COUNT_UP}
     params.update(m_id=job_id, m_equals=equals, v_updated_at=utcnow())
@@ -462,7 +483,13 @@ def _ended(session: Session, row: Job | Row[Any] | None) -> Finished | None:
         credits.settle(session, job.id, succeeded=job.state is JobState.SUCCEEDED)
     event_type = f"job.{job.state.value}"
     delivery_ids = webhooks.record_job_event(
-        session, job.tenant_id, job.id, job.callback_url, event_type, snapshot(job)
+        session,
+        job.tenant_id,
+        job.id,
+        job.callback_url,
+        event_type,
+        snapshot(job),
+        has_endpoints=row._mapping.get(HAS_ENDPOINTS, True) if isinstance(row, Row) else True,
     )
     if job.batch_id and _count_in_batch(session, job.batch_id, job.state):
         batch = session.get(Batch, job.batch_id)

@@ -109,11 +109,16 @@ def record_job_event(
     url: str | None,
     event_type: str,
     snapshot: dict[str, Any] | None = None,
+    has_endpoints: bool = True,
 ) -> list[str]:
     """Queue a finished job's webhook to `url` (if any) and to the tenant's endpoints
-    that take it, each keeping `snapshot`, the job as it ended; returns the delivery ids."""
+    that take it, each keeping `snapshot`, the job as it ended; returns the delivery ids.
+    `has_endpoints` False: the caller has read, in this transaction, that the tenant has
+    no enabled endpoint, and none is looked for."""
     subject: dict[str, Any] = {"job_id": job_id, "snapshot": snapshot}
     ids = [record(session, tenant_id, url, event_type, **subject)] if url else []
+    if not has_endpoints:
+        return ids
     return ids + _record_to_endpoints(session, tenant_id, event_type, **subject)
 
 

@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import pytest
 
-from storage import jobs, tenants
+from storage import jobs, tenants, webhook_endpoints
 from storage.db import session_scope
 from storage.jobs import IdempotencyConflict, NewJob
 from storage.migrate import upgrade
-from storage.models import utcnow
+from storage.models import WebhookDelivery, WebhookEndpoint, utcnow
 from storage.states import IllegalTransition, JobState
 
 
@@ -146,3 +146,31 @@ def test_same_idempotency_key_with_another_request_conflicts(make_job) -> None:
     assert again.id == first.id
     with pytest.raises(IdempotencyConflict):
         make_job(idempotency_key="k1", request_hash="b")
+
+
+def succeed(sql: str, job: jobs.JobView) -> list[str]:
+    held = claim(sql, job)
+    assert held is not None
+    with session_scope(sql) as session:
+        done = jobs.mark_succeeded(session, job.id, held.token, {}, [])
+    assert done is not None
+    return done.delivery_ids
+
+
+def test_a_success_queues_a_delivery_only_to_its_own_tenants_enabled_endpoints(
+    sql: str, make_job, tenant_id: str
+) -> None:
+    with session_scope(sql) as session:
+        other = tenants.create_key(session, f"sm-{uuid.uuid4().hex[:8]}").tenant_id
+        webhook_endpoints.create(session, other, "https://other.example/hook", [], 10)
+        own, _ = webhook_endpoints.create(session, tenant_id, "https://own.example/hook", [], 10)
+        row = session.get(WebhookEndpoint, own.id)
+        assert row is not None
+        webhook_endpoints.disable(session, row, "test", "test")
+    assert succeed(sql, make_job()) == []  # another tenant's, and a disabled one
+    with session_scope(sql) as session:
+        webhook_endpoints.update_endpoint(session, tenant_id, own.id, "test", enabled=True)
+    delivery_ids = succeed(sql, make_job())
+    with session_scope(sql) as session:
+        urls = [session.get(WebhookDelivery, d).url for d in delivery_ids]  # type: ignore[union-attr]
+    assert urls == ["https://own.example/hook"]
