@@ -116,12 +116,9 @@ def release(session: Session, queue: str, window: int, freed: bool = False) -> l
     if not freed and _in_flight_total(session, queue) >= window:
         return []  # the common case of a submission under load: full, without the lock
     _lock(session, queue)
-    lanes = _lanes_in_flight(session, queue)
+    lanes, heads = _lanes_and_heads(session, queue, window)
     free = window - sum(lane.in_flight for lane in lanes.values())
-    if free <= 0:
-        return []
-    heads = _backlog_heads(session, queue, free)
-    if not heads:
+    if free <= 0 or not heads:
         return []
     for tenant_id in heads:
         lanes.setdefault(tenant_id, Lane(tenant_id))
@@ -185,7 +182,7 @@ _TAKE = (
     .values(**_RELEASED)
     .returning(JOBS.c.id)
 )
-# The tenants with jobs waiting on a queue (see `_backlog_heads`).
+# The tenants with jobs waiting on a queue (see `_lanes_and_heads`).
 _LANES_CTE = (
     "WITH RECURSIVE lanes(tenant_id) AS ("
     f" SELECT MIN(tenant_id) FROM jobs WHERE queue = :queue AND {BACKLOG_SQL}"
@@ -196,15 +193,23 @@ _LANES_CTE = (
     ")"
 )
 _BACKLOG_TENANTS = text(f"{_LANES_CTE} SELECT tenant_id FROM lanes WHERE tenant_id IS NOT NULL")
-# On PostgreSQL, with each tenant's first `limit` waiting jobs in release order.
-_BACKLOG_HEADS = text(
-    f"{_LANES_CTE} SELECT lanes.tenant_id, h.id, h.dispatch_id, h.kind, h.priority, h.created_at"
+# On PostgreSQL, in one statement: each tenant's jobs in flight on the queue (rows of
+# part 0), then each backlogged tenant's first `limit` waiting jobs in release order
+# (part 1).
+_LANES_AND_HEADS = text(
+    f"{_LANES_CTE}"
+    " SELECT 0 AS part, tenant_id, COUNT(*) AS in_flight, MAX(released_at) AS last_release,"
+    " NULL AS id, NULL AS dispatch_id, NULL AS kind, NULL::integer AS priority,"
+    " NULL::timestamp AS created_at"
+    f" FROM jobs WHERE queue = :queue AND {IN_FLIGHT_SQL} GROUP BY tenant_id"
+    " UNION ALL"
+    " SELECT 1, lanes.tenant_id, NULL, NULL, h.id, h.dispatch_id, h.kind, h.priority, h.created_at"
     " FROM lanes CROSS JOIN LATERAL ("
     " SELECT id, dispatch_id, kind, priority, created_at FROM jobs"
     f" WHERE queue = :queue AND tenant_id = lanes.tenant_id AND {BACKLOG_SQL}"
     " ORDER BY priority DESC, created_at, id LIMIT :limit) h"
     " WHERE lanes.tenant_id IS NOT NULL"
-    " ORDER BY lanes.tenant_id, h.priority DESC, h.created_at, h.id"
+    " ORDER BY part, tenant_id, priority DESC, created_at, id"
 )
 
 
@@ -225,21 +230,30 @@ def _lanes_in_flight(session: Session, queue: str) -> dict[str, Lane]:
 Heads = dict[str, tuple[list[Waiting], Callable[[int], list[Waiting]]]]
 
 
-def _backlog_heads(session: Session, queue: str, most: int) -> Heads:
-    """The tenants with jobs waiting on `queue`, found by skipping through the backlog's
-    index one tenant at a time (a loose index scan: the cost follows the number of
-    tenants, not the number of waiting jobs). For each, its first `most` waiting jobs
-    in release order (PostgreSQL, in the same statement), or none yet and how to read
-    its first n (SQLite, where a statement costs no round trip)."""
+def _lanes_and_heads(session: Session, queue: str, window: int) -> tuple[dict[str, Lane], Heads]:
+    """The lanes with jobs in flight on `queue`, and the tenants with jobs waiting on it,
+    found by skipping through the backlog's index one tenant at a time (a loose index
+    scan: the cost follows the number of tenants, not the number of waiting jobs). For
+    each of these, its first `window` waiting jobs in release order (PostgreSQL, all in
+    one statement: one round trip while the queue's lock is held), or none yet and how
+    to read its first n (SQLite, where a statement costs no round trip; nothing when
+    the window is full)."""
     params = {"queue": queue}
+    lanes: dict[str, Lane] = {}
     if session.get_bind().dialect.name != "postgresql":
+        lanes = _lanes_in_flight(session, queue)
+        if sum(lane.in_flight for lane in lanes.values()) >= window:
+            return lanes, {}
         rows = session.execute(_BACKLOG_TENANTS, params)
-        return {row[0]: ([], partial(_heads, session, queue, row[0])) for row in rows}
+        return lanes, {row[0]: ([], partial(_heads, session, queue, row[0])) for row in rows}
     heads: Heads = {}
-    for row in session.execute(_BACKLOG_HEADS, {**params, "limit": most}):
+    for row in session.execute(_LANES_AND_HEADS, {**params, "limit": window}):
+        if row.part == 0:
+            lanes[row.tenant_id] = Lane(row.tenant_id, int(row.in_flight), row.last_release)
+            continue
         waiting = Waiting(row.id, row.dispatch_id or "", row.kind, row.priority, row.created_at)
         heads.setdefault(row.tenant_id, ([], _none))[0].append(waiting)
-    return heads
+    return lanes, heads
 
 
 def _none(_: int) -> list[Waiting]:

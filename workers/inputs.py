@@ -11,7 +11,7 @@ import requests
 
 from config.settings import Settings
 from storage.blobs import BlobNotFound, BlobStore, BlobStoreUnavailable
-from storage.db import session_scope
+from storage.db import read_scope
 from storage.files import FileNotFound, get_file
 from storage.jobs import JobView
 from tasks.errors import InputFetchFailed, InputForbidden, InputTooLarge, InvalidInput
@@ -44,7 +44,8 @@ def copy_upload(job: JobView, into: Path, settings: Settings, store: BlobStore) 
     """The job's uploaded input, fetched from the store (streamed) into `into`."""
     assert job.input_file_id
     try:
-        with session_scope(settings.sql_url) as session:
+        # A read: on SQLite it waits for no writer's turn.
+        with read_scope(settings.sql_url) as session:
             stored = get_file(session, job.tenant_id, job.input_file_id)
     except FileNotFound:
         raise InvalidInput(f"input file {job.input_file_id} is gone (expired or deleted)") from None
