@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 from config.settings import Settings
@@ -37,7 +38,9 @@ def store_identity(settings: Settings) -> tuple[object, ...]:
     secret = settings.blob_s3_secret_access_key
     return (
         settings.blob_url,
-        settings.blob_dir.resolve(),
+        # Made absolute, not resolved: asked for at every job, and a resolve costs a
+        # system call per part of the path.
+        os.path.abspath(settings.blob_dir),
         settings.blob_s3_endpoint_url,
         settings.blob_s3_access_key_id,
         secret.get_secret_value() if secret else None,
