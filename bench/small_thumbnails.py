@@ -7,7 +7,9 @@ SQL); timed from the first job's creation to the last one's finish, as SQL recor
 them, and each job's own time on the worker (its start to its finish). Bare: the same
 file → PNG call (`run_thumbnail`) N times in a multiprocessing pool of as many
 processes as the worker's concurrency, warm. Same machine, one run. The model is a
-20 mm cube (written as a binary STL), drawn at 128×128.
+20 mm cube (written as a binary STL), drawn at 128×128. The farm's CPU per job, by
+process (API, workers, Redis, the bench's own submitters), shows what shares the
+machine's cores with the renders.
 
     python bench/small_thumbnails.py [--jobs 500] [--concurrency 2] [--profile DIR]
 
@@ -36,7 +38,7 @@ from sqlalchemy import func, select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.overhead import Figures  # noqa: E402
+from bench.overhead import CpuMeter, Figures  # noqa: E402
 from storage.db import session_scope  # noqa: E402
 from storage.models import Job  # noqa: E402
 from tests.farm import Farm, RedisServer, wait_until  # noqa: E402
@@ -248,9 +250,13 @@ def run_farm_side(
             profile = args.profile / "worker.collapsed.txt"
             recorder = start_profile(farm.processes[worker].pid, profile)
             time.sleep(1)  # py-spy attached before the first job
-        figures = farm_run(farm, key, file_id, args.jobs, args.clients)
+        assert server.process is not None
+        pids = {name: p.pid for name, p in farm.processes.items()}
+        with CpuMeter({**pids, "redis": server.process.pid}) as cpu:
+            figures = farm_run(farm, key, file_id, args.jobs, args.clients)
         if args.profile:
             stop_profile(recorder)
+        print(cpu.line("farm", args.jobs))
         return figures, profile
     finally:
         farm.stop_all()
