@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from psycopg.types.json import Json
 from sqlalchemy import JSON, func, insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from storage.jobs import JobView, NewJob
@@ -55,9 +57,9 @@ def create_batch(
     tasks: list[NewJob],
 ) -> tuple[BatchView, set[str]]:
     """Store the batch and all its jobs in the backlog, in the caller's transaction, with
-    one multi-row INSERT; returns the queues they wait on, to release. Each task takes
-    the batch's id and callback URL: every task's result is posted there, then the
-    batch's completion."""
+    one COPY (PostgreSQL) or one multi-row INSERT; returns the queues they wait on, to
+    release. Each task takes the batch's id and callback URL: every task's result is
+    posted there, then the batch's completion."""
     now = utcnow()
     batch = Batch(
         id=batch_id,
@@ -87,11 +89,16 @@ def copy_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     json_columns = {name for name in names if isinstance(JOBS.c[name].type, JSON)}
     sql = f"COPY jobs ({', '.join(quote(name) for name in names)}) FROM STDIN"
     cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with cursor, cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row(
-                [Json(row[name]) if name in json_columns else row[name] for name in names]
-            )
+    try:
+        with cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(
+                    [Json(row[name]) if name in json_columns else row[name] for name in names]
+                )
+    except psycopg.Error as exc:
+        # As SQLAlchemy wraps a statement's errors, so that they are answered alike (text
+        # the database cannot store: 400; the database down: 503).
+        raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
 
 
 def get_batch(session: Session, tenant_id: str, batch_id: str) -> BatchView:

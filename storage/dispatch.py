@@ -116,18 +116,19 @@ def release(session: Session, queue: str, window: int, freed: bool = False) -> l
     if not freed and _in_flight_total(session, queue) >= window:
         return []  # the common case of a submission under load: full, without the lock
     _lock(session, queue)
-    lanes, heads = _lanes_and_heads(session, queue, window)
+    read = _lanes_and_heads_postgresql if _is_postgresql(session) else _lanes_and_heads_sqlite
+    lanes, backlogged, heads = read(session, queue, window)
     free = window - sum(lane.in_flight for lane in lanes.values())
-    if free <= 0 or not heads:
+    if free <= 0 or not backlogged:
         return []
-    for tenant_id in heads:
+    for tenant_id in backlogged:
         lanes.setdefault(tenant_id, Lane(tenant_id))
     _apply_policies(session, queue, lanes)
-    for tenant_id, (waiting, more) in heads.items():
+    for tenant_id in backlogged:
         lane = lanes[tenant_id]
         room = free if lane.cap is None else min(free, lane.cap - lane.in_flight)
         if room > 0:
-            lane.waiting.extend(waiting[:room] if waiting else more(room))
+            lane.waiting.extend(heads(tenant_id, room))
     now = utcnow()
     chosen = choose(lanes.values(), free, now)
     taken = _take(session, [job.id for job in chosen], now)
@@ -182,7 +183,7 @@ _TAKE = (
     .values(**_RELEASED)
     .returning(JOBS.c.id)
 )
-# The tenants with jobs waiting on a queue (see `_lanes_and_heads`).
+# The tenants with jobs waiting on a queue (see `_lanes_and_heads_sqlite`).
 _LANES_CTE = (
     "WITH RECURSIVE lanes(tenant_id) AS ("
     f" SELECT MIN(tenant_id) FROM jobs WHERE queue = :queue AND {BACKLOG_SQL}"
@@ -194,21 +195,22 @@ _LANES_CTE = (
 )
 _BACKLOG_TENANTS = text(f"{_LANES_CTE} SELECT tenant_id FROM lanes WHERE tenant_id IS NOT NULL")
 # On PostgreSQL, in one statement: each tenant's jobs in flight on the queue (rows of
-# part 0), then each backlogged tenant's first `limit` waiting jobs in release order
-# (part 1).
+# part 0), then, while the window has room, each backlogged tenant's first waiting
+# jobs in release order, as many as the room (part 1).
 _LANES_AND_HEADS = text(
-    f"{_LANES_CTE}"
-    " SELECT 0 AS part, tenant_id, COUNT(*) AS in_flight, MAX(released_at) AS last_release,"
-    " NULL AS id, NULL AS dispatch_id, NULL AS kind, NULL::integer AS priority,"
-    " NULL::timestamp AS created_at"
-    f" FROM jobs WHERE queue = :queue AND {IN_FLIGHT_SQL} GROUP BY tenant_id"
+    f"{_LANES_CTE},"
+    " flight AS (SELECT tenant_id, COUNT(*) AS in_flight, MAX(released_at) AS last_release"
+    f" FROM jobs WHERE queue = :queue AND {IN_FLIGHT_SQL} GROUP BY tenant_id),"
+    " room AS (SELECT GREATEST(:window - COALESCE(SUM(in_flight), 0), 0) AS free FROM flight)"
+    " SELECT 0 AS part, tenant_id, in_flight, last_release, NULL AS id, NULL AS dispatch_id,"
+    " NULL AS kind, NULL::integer AS priority, NULL::timestamp AS created_at FROM flight"
     " UNION ALL"
     " SELECT 1, lanes.tenant_id, NULL, NULL, h.id, h.dispatch_id, h.kind, h.priority, h.created_at"
     " FROM lanes CROSS JOIN LATERAL ("
     " SELECT id, dispatch_id, kind, priority, created_at FROM jobs"
     f" WHERE queue = :queue AND tenant_id = lanes.tenant_id AND {BACKLOG_SQL}"
-    " ORDER BY priority DESC, created_at, id LIMIT :limit) h"
-    " WHERE lanes.tenant_id IS NOT NULL"
+    " ORDER BY priority DESC, created_at, id LIMIT (SELECT free FROM room)) h"
+    " WHERE lanes.tenant_id IS NOT NULL AND (SELECT free FROM room) > 0"
     " ORDER BY part, tenant_id, priority DESC, created_at, id"
 )
 
@@ -218,7 +220,7 @@ def _in_flight_total(session: Session, queue: str) -> int:
 
 
 def _lock(session: Session, queue: str) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+    if _is_postgresql(session):
         session.execute(_ADVISORY_LOCK, {"key": LOCK_TAG | zlib.crc32(queue.encode())})
 
 
@@ -227,36 +229,44 @@ def _lanes_in_flight(session: Session, queue: str) -> dict[str, Lane]:
     return {tenant: Lane(tenant, int(count), last) for tenant, count, last in rows}
 
 
-Heads = dict[str, tuple[list[Waiting], Callable[[int], list[Waiting]]]]
+# A tenant's first `room` waiting jobs on the queue, in release order.
+HeadReader = Callable[[str, int], list[Waiting]]
+LanesAndHeads = tuple[dict[str, Lane], list[str], HeadReader]
 
 
-def _lanes_and_heads(session: Session, queue: str, window: int) -> tuple[dict[str, Lane], Heads]:
-    """The lanes with jobs in flight on `queue`, and the tenants with jobs waiting on it,
-    found by skipping through the backlog's index one tenant at a time (a loose index
-    scan: the cost follows the number of tenants, not the number of waiting jobs). For
-    each of these, its first `window` waiting jobs in release order (PostgreSQL, all in
-    one statement: one round trip while the queue's lock is held), or none yet and how
-    to read its first n (SQLite, where a statement costs no round trip; nothing when
-    the window is full)."""
-    params = {"queue": queue}
+def _is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _lanes_and_heads_sqlite(session: Session, queue: str, window: int) -> LanesAndHeads:
+    """The lanes with jobs in flight on `queue`; unless they fill the window, the
+    tenants with jobs waiting on it (found by skipping through the backlog's index one
+    tenant at a time, a loose index scan: the cost follows the number of tenants, not of
+    waiting jobs); and a reader of a tenant's heads, one statement each (a statement
+    costs no round trip on SQLite)."""
+    lanes = _lanes_in_flight(session, queue)
+    if sum(lane.in_flight for lane in lanes.values()) >= window:
+        return lanes, [], _no_heads
+    backlogged = [row[0] for row in session.execute(_BACKLOG_TENANTS, {"queue": queue})]
+    return lanes, backlogged, partial(_heads, session, queue)
+
+
+def _lanes_and_heads_postgresql(session: Session, queue: str, window: int) -> LanesAndHeads:
+    """As `_lanes_and_heads_sqlite` gives them, read in one statement (one round trip
+    while the queue's lock is held), each backlogged tenant's heads as many as the room
+    the window has."""
     lanes: dict[str, Lane] = {}
-    if session.get_bind().dialect.name != "postgresql":
-        lanes = _lanes_in_flight(session, queue)
-        if sum(lane.in_flight for lane in lanes.values()) >= window:
-            return lanes, {}
-        rows = session.execute(_BACKLOG_TENANTS, params)
-        return lanes, {row[0]: ([], partial(_heads, session, queue, row[0])) for row in rows}
-    heads: Heads = {}
-    for row in session.execute(_LANES_AND_HEADS, {**params, "limit": window}):
+    heads: dict[str, list[Waiting]] = {}
+    for row in session.execute(_LANES_AND_HEADS, {"queue": queue, "window": window}):
         if row.part == 0:
             lanes[row.tenant_id] = Lane(row.tenant_id, int(row.in_flight), row.last_release)
-            continue
-        waiting = Waiting(row.id, row.dispatch_id or "", row.kind, row.priority, row.created_at)
-        heads.setdefault(row.tenant_id, ([], _none))[0].append(waiting)
-    return lanes, heads
+        else:
+            waiting = Waiting(row.id, row.dispatch_id or "", row.kind, row.priority, row.created_at)
+            heads.setdefault(row.tenant_id, []).append(waiting)
+    return lanes, list(heads), lambda tenant_id, room: heads[tenant_id][:room]
 
 
-def _none(_: int) -> list[Waiting]:
+def _no_heads(_tenant_id: str, _room: int) -> list[Waiting]:
     return []
 
 
@@ -290,7 +300,7 @@ def _take(session: Session, ids: list[str], now: datetime) -> set[str]:
     progress) is skipped, never waited for."""
     if not ids:
         return set()
-    stmt = _TAKE_LOCKED if session.get_bind().dialect.name == "postgresql" else _TAKE
+    stmt = _TAKE_LOCKED if _is_postgresql(session) else _TAKE
     params = {"ids": ids, "v_released_at": now, "v_enqueued_at": now, "v_updated_at": now}
     taken = session.execute(stmt, params)
     return {row[0] for row in taken}

@@ -20,6 +20,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    literal_column,
     or_,
     select,
     true,
@@ -83,7 +84,8 @@ class JobView:
 
     @classmethod
     def from_row(cls, row: Job | Row[Any]) -> JobView:
-        """The job as `row` holds it: an ORM row, or a Core one of all its columns."""
+        """The job as `row` holds it: an ORM row, a Core one of all its columns, or any
+        object with them as attributes (`_as_inserted`)."""
         return cls(
             id=row.id,
             tenant_id=row.tenant_id,
@@ -185,7 +187,7 @@ class NewJob:
 
     def row(self, now: datetime, **columns: Any) -> dict[str, Any]:
         """The job's columns as a new row waiting in the backlog, its message id chosen;
-        `columns` set others (or replace the job's own)."""
+        `columns` set others (or replace the job's own fields)."""
         row = dict(self.__dict__)
         row["id"] = row.pop("job_id") or new_id("job")
         row.update(
@@ -257,9 +259,14 @@ COUNT_UP = JOBS.c.attempts + 1
 # Returned by a final transition: whether the job's tenant has an enabled webhook
 # endpoint, so that a job's end looks for endpoints only where there are some.
 HAS_ENDPOINTS = "tenant_has_endpoints"
+# Named in full: SQLite's RETURNING drops the table from a column of the updated table,
+# and `tenant_id` alone would be the endpoint's own.
 _TENANT_HAS_ENDPOINTS = (
     exists()
-    .where(WebhookEndpoint.tenant_id == JOBS.c.tenant_id, WebhookEndpoint.enabled.is_(true()))
+    .where(
+        WebhookEndpoint.tenant_id == literal_column("jobs.tenant_id"),
+        WebhookEndpoint.enabled.is_(true()),
+    )
     .label(HAS_ENDPOINTS)
 )
 
@@ -317,7 +324,8 @@ def create_job(session: Session, new: NewJob) -> tuple[JobView, bool]:
     return JobView.from_row(row), True
 
 
-# Every column unset: a row just inserted holds NULL in those its values do not name.
+# Every column unset. `NewJob.row` names every column with a server default, so a row
+# just inserted holds NULL in those its values do not name.
 _UNSET = dict.fromkeys(JOBS.c.keys())
 
 

@@ -4,7 +4,9 @@ generator, read 4 KiB at a time and each handed out once.
 A 10,000-task batch names 20,000 jobs and messages; one `os.urandom` per name was a
 fifth of its intake where system calls are slow. The bytes are the same as
 `os.urandom`'s; the buffer is per process (emptied in a forked child, which must not
-hand out its parent's) and taken under a lock (threads serve requests)."""
+hand out its parent's) and taken under a lock (threads serve requests), which a fork
+waits for, so that no child starts with it held. For identifiers, not for secrets
+(keys and tokens come from `secrets`)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,8 @@ _offset = 0
 def random_bytes(count: int) -> bytes:
     """`count` bytes from the operating system's generator, never handed out before."""
     global _buffer, _offset
+    if count < 0:
+        raise ValueError("a count of bytes is not negative")
     with _lock:
         if _offset + count > len(_buffer):
             _buffer, _offset = os.urandom(max(BUFFER_BYTES, count)), 0
@@ -44,8 +48,14 @@ def uuid4_str() -> str:
 
 
 def _forget_the_parents_bytes() -> None:
-    global _buffer, _offset
-    _buffer, _offset = b"", 0
+    global _buffer, _offset, _lock
+    _buffer, _offset, _lock = b"", 0, threading.Lock()
 
 
-os.register_at_fork(after_in_child=_forget_the_parents_bytes)
+# A fork taken while another thread held the lock would leave the child's copy held
+# for good: the fork waits for it instead.
+os.register_at_fork(
+    before=lambda: _lock.acquire(),
+    after_in_parent=lambda: _lock.release(),
+    after_in_child=_forget_the_parents_bytes,
+)

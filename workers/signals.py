@@ -40,7 +40,8 @@ def _cap_job_memory(**_: Any) -> None:
     cap_data_memory(get_settings().job_memory_limit_mib)
 
 
-# Connected after the loading above, so that what it loaded is frozen too.
+# Connected after the loading above (Celery calls a signal's receivers in the order
+# they were connected), so that what it loaded is frozen too.
 @worker_init.connect
 def _freeze_what_the_main_process_loaded(**_: Any) -> None:
     freeze_loaded_objects()

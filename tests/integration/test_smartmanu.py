@@ -166,6 +166,26 @@ def test_a_batch_with_one_bad_task_names_it(client: Smartmanu) -> None:
     assert "task_id 'b'" in response.json()["message"]
 
 
+def test_a_batchs_task_ids_are_stored_byte_for_byte_and_unstorable_ones_are_400(
+    client: Smartmanu, farm: Farm
+) -> None:
+    odd = ["tab\there", "back\\slash", 'quote"中文', "new\nline"]
+    tasks = [{"task_id": task_id, "design_params": CHEST_SOLID} for task_id in odd]
+
+    answer = client.post("/v2/async/batch", {"tasks": tasks})
+    assert answer.status_code == 200, answer.text
+    batch_id = answer.json()["data"]["batch_id"]
+    page = client.get(f"/v2/async/batch/{batch_id}").json()["data"]["tasks"]
+    assert sorted(task["task_id"] for task in page) == sorted(odd)
+
+    # A NUL is refused by PostgreSQL (and stored by SQLite): never a 500.
+    nul = [{"task_id": "nul\u0000", "design_params": CHEST_SOLID}]
+    answer = client.post("/v2/async/batch", {"tasks": nul})
+    refused = not farm.database_url.startswith("sqlite")
+    assert answer.status_code == (400 if refused else 200), answer.text
+    assert answer.json()["status"] == ("error" if refused else "success")
+
+
 def verified(secret: str, receiver: WebhookReceiver) -> list[dict[str, Any]]:
     hook = Webhook(secret)
     return [hook.verify(r.body, r.headers) for r in receiver.successes()]

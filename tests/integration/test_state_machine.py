@@ -158,7 +158,7 @@ def succeed(sql: str, job: jobs.JobView) -> list[str]:
 
 
 def test_a_success_queues_a_delivery_only_to_its_own_tenants_enabled_endpoints(
-    sql: str, make_job, tenant_id: str
+    sql: str, make_job, tenant_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with session_scope(sql) as session:
         other = tenants.create_key(session, f"sm-{uuid.uuid4().hex[:8]}").tenant_id
@@ -167,10 +167,20 @@ def test_a_success_queues_a_delivery_only_to_its_own_tenants_enabled_endpoints(
         row = session.get(WebhookEndpoint, own.id)
         assert row is not None
         webhook_endpoints.disable(session, row, "test", "test")
+    looked: list[str] = []
+    matching = webhook_endpoints.matching
+
+    def spy(session, tenant, event_type):  # type: ignore[no-untyped-def]
+        looked.append(tenant)
+        return matching(session, tenant, event_type)
+
+    monkeypatch.setattr(webhook_endpoints, "matching", spy)
     assert succeed(sql, make_job()) == []  # another tenant's, and a disabled one
+    assert looked == []  # the job's end did not even look
     with session_scope(sql) as session:
         webhook_endpoints.update_endpoint(session, tenant_id, own.id, "test", enabled=True)
     delivery_ids = succeed(sql, make_job())
     with session_scope(sql) as session:
         urls = [session.get(WebhookDelivery, d).url for d in delivery_ids]  # type: ignore[union-attr]
     assert urls == ["https://own.example/hook"]
+    assert looked == [tenant_id]
