@@ -12,6 +12,7 @@ from sqlalchemy import JSON, func, insert, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
+from storage.db import is_postgresql
 from storage.jobs import JobView, NewJob
 from storage.models import JOBS, Batch, Job, utcnow
 from storage.states import JobState
@@ -72,7 +73,7 @@ def create_batch(
     session.add(batch)
     session.flush()
     rows = [task.row(now, batch_id=batch_id, callback_url=callback_url) for task in tasks]
-    if rows and session.get_bind().dialect.name == "postgresql":
+    if rows and is_postgresql(session):
         copy_rows(session, rows)
     elif rows:
         # Core, not the ORM's bulk path: the rows need no objects, only the INSERT.

@@ -154,6 +154,11 @@ def get_sessionmaker(url: str, readonly: bool = False) -> sessionmaker[Session]:
     return _sessionmakers[key]
 
 
+def is_postgresql(session: Session) -> bool:
+    """Whether `session` talks to PostgreSQL (else SQLite)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
 @contextmanager
 def session_scope(url: str) -> Iterator[Session]:
     """A session that commits on success and rolls back on error."""

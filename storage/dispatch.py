@@ -34,6 +34,7 @@ from typing import Any
 from sqlalchemy import BigInteger, and_, bindparam, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from storage.db import is_postgresql
 from storage.jobs import Dispatch, JobView
 from storage.models import BACKLOG_SQL, IN_FLIGHT_SQL, JOBS, DispatchPolicy, Job, utcnow
 from storage.states import JobState
@@ -116,7 +117,7 @@ def release(session: Session, queue: str, window: int, freed: bool = False) -> l
     if not freed and _in_flight_total(session, queue) >= window:
         return []  # the common case of a submission under load: full, without the lock
     _lock(session, queue)
-    read = _lanes_and_heads_postgresql if _is_postgresql(session) else _lanes_and_heads_sqlite
+    read = _lanes_and_heads_postgresql if is_postgresql(session) else _lanes_and_heads_sqlite
     lanes, backlogged, heads = read(session, queue, window)
     free = window - sum(lane.in_flight for lane in lanes.values())
     if free <= 0 or not backlogged:
@@ -220,7 +221,7 @@ def _in_flight_total(session: Session, queue: str) -> int:
 
 
 def _lock(session: Session, queue: str) -> None:
-    if _is_postgresql(session):
+    if is_postgresql(session):
         session.execute(_ADVISORY_LOCK, {"key": LOCK_TAG | zlib.crc32(queue.encode())})
 
 
@@ -232,10 +233,6 @@ def _lanes_in_flight(session: Session, queue: str) -> dict[str, Lane]:
 # A tenant's first `room` waiting jobs on the queue, in release order.
 HeadReader = Callable[[str, int], list[Waiting]]
 LanesAndHeads = tuple[dict[str, Lane], list[str], HeadReader]
-
-
-def _is_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def _lanes_and_heads_sqlite(session: Session, queue: str, window: int) -> LanesAndHeads:
@@ -300,7 +297,7 @@ def _take(session: Session, ids: list[str], now: datetime) -> set[str]:
     progress) is skipped, never waited for."""
     if not ids:
         return set()
-    stmt = _TAKE_LOCKED if _is_postgresql(session) else _TAKE
+    stmt = _TAKE_LOCKED if is_postgresql(session) else _TAKE
     params = {"ids": ids, "v_released_at": now, "v_enqueued_at": now, "v_updated_at": now}
     taken = session.execute(stmt, params)
     return {row[0] for row in taken}

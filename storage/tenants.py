@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from storage.db import is_postgresql
 from storage.models import ApiKey, Tenant, new_id, utcnow
 
 KEY_PREFIX = "jf"
@@ -67,7 +68,7 @@ def tenant_named(session: Session, tenant_name: str, attempts: int = 5) -> Tenan
     advisory lock, on SQLite under its one writer. Should one still race (a row
     inserted elsewhere), the unique index refuses it and this one tries again in a
     fresh savepoint."""
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session):
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": TENANT_CREATION_LOCK})
     for _ in range(attempts - 1):
         try:
